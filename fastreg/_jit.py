@@ -1,0 +1,35 @@
+"""The one place where fastreg sets Numba's options.
+
+Every kernel is compiled through :func:`kernel`. ``cache=True`` keeps compiled code on disk
+between processes; ``nogil=True`` lets callers run kernels in threads; ``error_model="numpy"``
+turns a division by zero into inf/nan (which the Python layer checks) instead of a Python
+exception, which keeps the hot loops free of checks. The fastmath subset allows reassociation
+and fused multiply-adds so that LLVM vectorizes dot products and reductions, but keeps IEEE
+semantics for inf and nan, which the divergence checks rely on.
+"""
+
+from __future__ import annotations
+
+import numba
+
+_FASTMATH = frozenset({"reassoc", "contract", "nsz"})
+
+
+def kernel(function=None, *, parallel: bool = False):
+    """Compile ``function`` with fastreg's Numba options; ``parallel=True`` enables ``prange``.
+
+    Usable bare (``@kernel``) or with arguments (``@kernel(parallel=True)``).
+    """
+
+    def decorate(fn):
+        return numba.njit(
+            cache=True,
+            nogil=True,
+            error_model="numpy",
+            fastmath=set(_FASTMATH),
+            parallel=parallel,
+        )(fn)
+
+    if function is None:
+        return decorate
+    return decorate(function)

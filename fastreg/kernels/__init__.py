@@ -1,0 +1,12 @@
+"""Numba kernels: plain functions over arrays and scalars, compiled with ``fastreg._jit.kernel``.
+
+- ``logistic`` and ``squared`` hold the per-sample math of each loss under the same names
+  (``loss_residual``, ``conjugate``, ``optimal_intercept``).
+- ``fused`` holds the passes over X, written once for both losses: they take an integer loss
+  code (``fused.LOGISTIC`` or ``fused.SQUARED``) rather than a function, because Numba functions
+  passed as arguments defeat ``cache=True``.
+
+Kernels never raise or warn and never import anything of fastreg but other kernels and
+``_jit``; they return numbers and status codes that ``fastreg.solvers`` interprets.
+Labels are floats in {0, 1} of the same dtype as X.
+"""

@@ -1,0 +1,421 @@
+"""The fused full-gradient passes over X and the whole-loop solvers built on them.
+
+One pass over the rows of a C-ordered X computes, row by row, the linear predictor
+z_i = X[i] w + b, the loss and its derivative r_i = f'(z_i) (the sigmoid minus the label for
+the logistic loss, the residual for the squared loss), and adds r_i X[i] to the gradient while
+the row is still in cache. The objective at the point comes out of the same pass, so a cost
+history and the divergence check cost nothing extra.
+
+Conventions (see DESIGN.md): mean loss, penalty l1 ||w||_1 + (l2 / 2) ||w||_2^2, intercept b
+never penalized, labels in {0, 1} for the logistic loss. Every scalar argument has the dtype
+of X: the Python layer casts them, so float32 problems are computed in float32.
+"""
+
+import numpy as np
+from numba import prange
+
+from .._jit import kernel
+from . import logistic, squared
+
+LOGISTIC = 0
+SQUARED = 1
+
+# Status codes returned by the whole-loop solvers.
+MAX_ITER = 0
+CONVERGED = 1
+DIVERGED = 2
+
+# Stopping certificates.
+DUALITY_GAP = 0
+GRADIENT_NORM = 1
+
+# The objective of a descent method never rises far above its starting value; rising above
+# this multiple of it means the step is too large.
+DIVERGENCE_FACTOR = 1.5
+
+
+@kernel
+def loss_residual(loss, z, y):
+    """Loss f(z, y) and derivative f'(z, y) at one sample for the loss code ``loss`` (scalars)."""
+    if loss == LOGISTIC:
+        return logistic.loss_residual(z, y)
+    return squared.loss_residual(z, y)
+
+
+@kernel
+def conjugate(loss, u, y):
+    """Fenchel conjugate f*(u) of the loss ``loss`` at one sample (scalars)."""
+    if loss == LOGISTIC:
+        return logistic.conjugate(u, y)
+    return squared.conjugate(u, y)
+
+
+@kernel
+def optimal_intercept(loss, xw, y, b):
+    """Intercept minimizing the mean loss at linear predictor xw + b, starting from b; xw, y (N,)."""
+    if loss == LOGISTIC:
+        return logistic.optimal_intercept(xw, y, b)
+    return squared.optimal_intercept(xw, y, b)
+
+
+@kernel
+def fused_rows(loss, X, y, w, b, lo, hi, z_out, grad_out):
+    """Rows lo:hi of the fused pass; X (N, D), y (N,), w (D,), z_out (N,), grad_out (D,).
+
+    Writes z_out[i] = X[i] w + b and adds sum_i r_i X[i] to grad_out; returns the sums of the
+    losses and of the residuals r_i over the rows.
+    """
+    d = X.shape[1]
+    zero = X.dtype.type(0.0)
+    loss_sum = zero
+    residual_sum = zero
+    for i in range(lo, hi):
+        row = X[i]
+        z = zero
+        for j in range(d):
+            z += row[j] * w[j]
+        z += b
+        z_out[i] = z
+        loss_i, r = loss_residual(loss, z, y[i])
+        loss_sum += loss_i
+        residual_sum += r
+        for j in range(d):
+            grad_out[j] += r * row[j]
+    return loss_sum, residual_sum
+
+
+@kernel
+def gradient_serial(loss, X, y, w, b, z_out, grad_out):
+    """One fused pass on one thread: returns (mean loss, mean residual); grad_out = X^T r / N."""
+    n = X.shape[0]
+    grad_out[:] = 0
+    loss_sum, residual_sum = fused_rows(loss, X, y, w, b, 0, n, z_out, grad_out)
+    inv_n = X.dtype.type(1.0) / X.dtype.type(n)
+    for j in range(grad_out.shape[0]):
+        grad_out[j] *= inv_n
+    return loss_sum * inv_n, residual_sum * inv_n
+
+
+@kernel(parallel=True)
+def gradient_parallel(loss, X, y, w, b, z_out, partial_out, grad_out):
+    """The fused pass over row blocks in threads; partial_out (n_blocks, D) holds block gradients.
+
+    Block k always covers the same rows and the blocks are summed in a fixed order, so the
+    result is identical from run to run for a given number of blocks.
+    """
+    n, d = X.shape
+    n_blocks = partial_out.shape[0]
+    zero = X.dtype.type(0.0)
+    block_sums = np.empty((n_blocks, 2), dtype=X.dtype)
+    for k in prange(n_blocks):
+        lo = (k * n) // n_blocks
+        hi = ((k + 1) * n) // n_blocks
+        block = partial_out[k]
+        for j in range(d):
+            block[j] = zero
+        block_loss, block_residual = fused_rows(loss, X, y, w, b, lo, hi, z_out, block)
+        block_sums[k, 0] = block_loss
+        block_sums[k, 1] = block_residual
+    inv_n = X.dtype.type(1.0) / X.dtype.type(n)
+    for j in prange(d):
+        total = zero
+        for k in range(n_blocks):
+            total += partial_out[k, j]
+        grad_out[j] = total * inv_n
+    loss_sum = zero
+    residual_sum = zero
+    for k in range(n_blocks):
+        loss_sum += block_sums[k, 0]
+        residual_sum += block_sums[k, 1]
+    return loss_sum * inv_n, residual_sum * inv_n
+
+
+@kernel
+def gradient(loss, X, y, w, b, z_out, partial_out, grad_out):
+    """Fused pass: (mean loss, mean residual), grad_out = X^T r / N, z_out = X w + b.
+
+    Runs in threads over partial_out.shape[0] row blocks when that is at least 2, else serially
+    (partial_out is then unused and may have shape (1, 0)).
+    """
+    if partial_out.shape[0] > 1:
+        return gradient_parallel(loss, X, y, w, b, z_out, partial_out, grad_out)
+    return gradient_serial(loss, X, y, w, b, z_out, grad_out)
+
+
+@kernel
+def penalty(w, l1, l2):
+    """l1 ||w||_1 + (l2 / 2) ||w||_2^2; w (D,)."""
+    zero = w.dtype.type(0.0)
+    abs_sum = zero
+    square_sum = zero
+    for j in range(w.shape[0]):
+        abs_sum += abs(w[j])
+        square_sum += w[j] * w[j]
+    return l1 * abs_sum + w.dtype.type(0.5) * l2 * square_sum
+
+
+@kernel
+def penalty_step(w, grad, lr, l1, l2, prox):
+    """Step w in place from the loss gradient grad (D,); returns the penalty at w before the step.
+
+    prox=False: the textbook subgradient step w -= lr (grad + l1 sign(w) + l2 w), sign(0) = 0.
+    prox=True: the proximal step w = soft_threshold(w - lr grad, lr l1) / (1 + lr l2).
+    """
+    zero = w.dtype.type(0.0)
+    one = w.dtype.type(1.0)
+    threshold = lr * l1
+    shrink = one / (one + lr * l2)
+    abs_sum = zero
+    square_sum = zero
+    for j in range(w.shape[0]):
+        wj = w[j]
+        abs_sum += abs(wj)
+        square_sum += wj * wj
+        if prox:
+            u = wj - lr * grad[j]
+            # NumPy: np.sign(u) * np.maximum(np.abs(u) - threshold, 0) * shrink
+            if u > threshold:
+                w[j] = (u - threshold) * shrink
+            elif u < -threshold:
+                w[j] = (u + threshold) * shrink
+            else:
+                w[j] = zero
+        else:
+            w[j] = wj - lr * (grad[j] + l1 * np.sign(wj) + l2 * wj)
+    return l1 * abs_sum + w.dtype.type(0.5) * l2 * square_sum
+
+
+@kernel
+def objective(loss, X, y, w, b, l1, l2):
+    """F(w, b) = mean_i f(X[i] w + b, y_i) + l1 ||w||_1 + (l2 / 2) ||w||^2."""
+    zero = X.dtype.type(0.0)
+    loss_sum = zero
+    for i in range(X.shape[0]):
+        z = zero
+        for j in range(X.shape[1]):
+            z += X[i, j] * w[j]
+        loss_i, _r = loss_residual(loss, z + b, y[i])
+        loss_sum += loss_i
+    return loss_sum / X.dtype.type(X.shape[0]) + penalty(w, l1, l2)
+
+
+@kernel
+def gd_step(loss, X, y, w, b, lr, l1, l2, fit_intercept, prox, z_out, partial_out, grad_out):
+    """One fused gradient step: w updated in place; returns (F(w, b) before the step, new b)."""
+    loss_mean, residual_mean = gradient(loss, X, y, w, b, z_out, partial_out, grad_out)
+    value = loss_mean + penalty_step(w, grad_out, lr, l1, l2, prox)
+    if fit_intercept:
+        b = b - lr * residual_mean
+    return value, b
+
+
+@kernel
+def certificate(loss, X, y, w, b, l1, l2, fit_intercept, z_out, partial_out, grad_out):
+    """(objective, duality gap, gradient norm) at (w, b); z_out, partial_out, grad_out are work.
+
+    The gradient norm is the infinity norm of the minimum-norm subgradient of F, intercept
+    included. The dual point is u = s f'(X w + b*), with b* the optimal intercept for this w
+    (so that sum(u) = 0 when there is an intercept) and s <= 1 the largest scale that keeps
+    ||X^T u||_inf / N <= l1 when l2 = 0. Any feasible u bounds F(w, b) - F* by
+    F(w, b) - D(u), D(u) = -mean_i f*(u_i) - h*(-X^T u / N), h the penalty. The gap is inf
+    without a penalty, whose dual has a single feasible point.
+    """
+    n, d = X.shape
+    zero = X.dtype.type(0.0)
+    one = X.dtype.type(1.0)
+    loss_mean, residual_mean = gradient(loss, X, y, w, b, z_out, partial_out, grad_out)
+    value = loss_mean + penalty(w, l1, l2)
+
+    grad_norm = abs(residual_mean) if fit_intercept else zero
+    for j in range(d):
+        gj = grad_out[j] + l2 * w[j]
+        if w[j] > zero:
+            gj = abs(gj + l1)
+        elif w[j] < zero:
+            gj = abs(gj - l1)
+        else:
+            gj = max(abs(gj) - l1, zero)
+        grad_norm = max(grad_norm, gj)
+
+    if l1 == zero and l2 == zero:
+        return value, np.inf, grad_norm
+
+    if fit_intercept:
+        for i in range(n):
+            z_out[i] -= b
+        b_opt = optimal_intercept(loss, z_out, y, b)
+        gradient(loss, X, y, w, b_opt, z_out, partial_out, grad_out)
+
+    scale = one
+    if l2 == zero:
+        grad_max = zero
+        for j in range(d):
+            grad_max = max(grad_max, abs(grad_out[j]))
+        if grad_max > l1:
+            scale = l1 / grad_max
+    conjugate_sum = zero
+    for i in range(n):
+        _loss_i, r = loss_residual(loss, z_out[i], y[i])
+        conjugate_sum += conjugate(loss, scale * r, y[i])
+    dual = -conjugate_sum / X.dtype.type(n)
+    if l2 > zero:
+        excess_sum = zero
+        for j in range(d):
+            excess = max(abs(scale * grad_out[j]) - l1, zero)
+            excess_sum += excess * excess
+        dual -= excess_sum / (X.dtype.type(2.0) * l2)
+    return value, max(value - dual, zero), grad_norm
+
+
+@kernel
+def _stopping_value(criterion, gap, grad_norm):
+    """The certificate that the solver compares with its tolerance."""
+    if criterion == DUALITY_GAP:
+        return gap
+    return grad_norm
+
+
+@kernel
+def _diverged(value, first_value):
+    """Whether the objective left the finite numbers or rose far above its first value."""
+    return not np.isfinite(value) or value > DIVERGENCE_FACTOR * first_value
+
+
+@kernel
+def gd_solve(loss, X, y, w, b, lr, l1, l2, fit_intercept, prox, max_iter, tol, criterion,
+             check_every, z_out, partial_out, grad_out, history_out):
+    """Up to max_iter fused gradient steps inside Numba; w (D,) is updated in place.
+
+    Every check_every steps, stops once the certificate chosen by criterion is <= tol (tol = 0
+    runs exactly max_iter steps). history_out (max_iter,) or (0,) receives F before each step.
+    Returns (n_iter, b, status, objective, gap, grad_norm), the last three at the returned point.
+    """
+    first_value = X.dtype.type(0.0)
+    n_iter = 0
+    for k in range(max_iter):
+        value, b = gd_step(loss, X, y, w, b, lr, l1, l2, fit_intercept, prox,
+                           z_out, partial_out, grad_out)
+        n_iter = k + 1
+        if k == 0:
+            first_value = value
+        if history_out.shape[0] > k:
+            history_out[k] = value
+        if _diverged(value, first_value):
+            return n_iter, b, DIVERGED, value, np.inf, np.inf
+        if tol > 0 and n_iter % check_every == 0:
+            value, gap, grad_norm = certificate(loss, X, y, w, b, l1, l2, fit_intercept,
+                                                z_out, partial_out, grad_out)
+            if _stopping_value(criterion, gap, grad_norm) <= tol:
+                return n_iter, b, CONVERGED, value, gap, grad_norm
+    value, gap, grad_norm = certificate(loss, X, y, w, b, l1, l2, fit_intercept,
+                                        z_out, partial_out, grad_out)
+    status = MAX_ITER
+    if tol > 0 and _stopping_value(criterion, gap, grad_norm) <= tol:
+        status = CONVERGED
+    return n_iter, b, status, value, gap, grad_norm
+
+
+@kernel
+def fista_solve(loss, X, y, w, b, lr, l1, l2, fit_intercept, max_iter, tol, criterion,
+                check_every, v_work, w_prev_work, z_out, partial_out, grad_out, history_out):
+    """Accelerated proximal gradient (FISTA) with adaptive restart, inside Numba; w updated in place.
+
+    Each iteration takes the proximal step from the extrapolated point v, then restarts the
+    momentum when the step points against the last move (O'Donoghue and Candes' gradient
+    test). history_out receives F at each v. Returns what gd_solve returns.
+    """
+    d = w.shape[0]
+    zero = X.dtype.type(0.0)
+    one = X.dtype.type(1.0)
+    t = one
+    v = v_work
+    w_prev = w_prev_work
+    v[:] = w
+    vb = b
+    first_value = zero
+    n_iter = 0
+    for k in range(max_iter):
+        loss_mean, residual_mean = gradient(loss, X, y, v, vb, z_out, partial_out, grad_out)
+        w_prev[:] = w
+        b_prev = b
+        w[:] = v
+        value = loss_mean + penalty_step(w, grad_out, lr, l1, l2, True)
+        if fit_intercept:
+            b = vb - lr * residual_mean
+        n_iter = k + 1
+        if k == 0:
+            first_value = value
+        if history_out.shape[0] > k:
+            history_out[k] = value
+        if _diverged(value, first_value):
+            return n_iter, b, DIVERGED, value, np.inf, np.inf
+
+        t_next = (one + np.sqrt(one + X.dtype.type(4.0) * t * t)) / X.dtype.type(2.0)
+        against = (vb - b) * (b - b_prev)
+        for j in range(d):
+            against += (v[j] - w[j]) * (w[j] - w_prev[j])
+        if against > zero:
+            t = one
+            v[:] = w
+            vb = b
+        else:
+            beta = (t - one) / t_next
+            for j in range(d):
+                v[j] = w[j] + beta * (w[j] - w_prev[j])
+            vb = b + beta * (b - b_prev)
+            t = t_next
+
+        if tol > 0 and n_iter % check_every == 0:
+            value, gap, grad_norm = certificate(loss, X, y, w, b, l1, l2, fit_intercept,
+                                                z_out, partial_out, grad_out)
+            if _stopping_value(criterion, gap, grad_norm) <= tol:
+                return n_iter, b, CONVERGED, value, gap, grad_norm
+    value, gap, grad_norm = certificate(loss, X, y, w, b, l1, l2, fit_intercept,
+                                        z_out, partial_out, grad_out)
+    status = MAX_ITER
+    if tol > 0 and _stopping_value(criterion, gap, grad_norm) <= tol:
+        status = CONVERGED
+    return n_iter, b, status, value, gap, grad_norm
+
+
+@kernel
+def squared_operator_norm(X, fit_intercept, max_iter, rtol):
+    """Largest eigenvalue of A^T A, A = [X, 1] with an intercept else X, by power iteration.
+
+    One fused row pass per iteration computes A^T (A u). The estimate approaches the
+    eigenvalue from below; it stops when it changes by less than rtol (relative).
+    """
+    n, d = X.shape
+    zero = X.dtype.type(0.0)
+    u = np.empty(d, dtype=X.dtype)
+    # A fixed, non-constant start: deterministic, and not orthogonal to a constant top vector.
+    for j in range(d):
+        u[j] = X.dtype.type(1.0) + X.dtype.type((j % 7) / 7.0)
+    u_b = X.dtype.type(1.0) if fit_intercept else zero
+    norm = np.sqrt(np.sum(u * u) + u_b * u_b)
+    u /= norm
+    u_b /= norm
+    estimate = zero
+    v = np.empty(d, dtype=X.dtype)
+    for _ in range(max_iter):
+        v[:] = zero
+        v_b = zero
+        for i in range(n):
+            row = X[i]
+            t = u_b
+            for j in range(d):
+                t += row[j] * u[j]
+            for j in range(d):
+                v[j] += t * row[j]
+            if fit_intercept:
+                v_b += t
+        norm = np.sqrt(np.sum(v * v) + v_b * v_b)
+        if norm == zero:
+            return zero
+        u[:] = v / norm
+        u_b = v_b / norm
+        previous = estimate
+        estimate = norm
+        if abs(estimate - previous) <= rtol * estimate:
+            break
+    return estimate

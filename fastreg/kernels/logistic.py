@@ -1,0 +1,71 @@
+"""Per-sample math of the logistic loss f(z, y) = log(1 + exp(z)) - y z, y in {0, 1}."""
+
+import numpy as np
+
+from .._jit import kernel
+
+
+@kernel
+def loss_residual(z, y):
+    """Loss log(1 + e^z) - y z and its derivative sigmoid(z) - y at one sample (scalars)."""
+    one = type(z)(1.0)
+    e = np.exp(-abs(z))
+    # NumPy: sigmoid without overflow, one exp shared with the loss.
+    if z >= 0:
+        p = one / (one + e)
+        log_one_plus_exp = z + np.log1p(e)
+    else:
+        p = e / (one + e)
+        log_one_plus_exp = np.log1p(e)
+    return log_one_plus_exp - y * z, p - y
+
+
+@kernel
+def conjugate(u, y):
+    """Fenchel conjugate f*(u) = q log q + (1 - q) log(1 - q), q = u + y in [0, 1] (scalars)."""
+    zero = type(u)(0.0)
+    one = type(u)(1.0)
+    q = min(max(u + y, zero), one)
+    value = zero
+    if q > zero:
+        value += q * np.log(q)
+    if q < one:
+        value += (one - q) * np.log(one - q)
+    return value
+
+
+@kernel
+def optimal_intercept(xw, y, b):
+    """Intercept minimizing mean f(xw + b, y) over b, by safeguarded Newton from b; xw, y (N,)."""
+    n = xw.shape[0]
+    zero = type(b)(0.0)
+    one = type(b)(1.0)
+    half = type(b)(0.5)
+    eps = np.finfo(xw.dtype).eps
+    for _ in range(100):
+        loss = zero
+        slope = zero
+        curvature = zero
+        for i in range(n):
+            li, ri = loss_residual(xw[i] + b, y[i])
+            loss += li
+            slope += ri
+            p = ri + y[i]
+            curvature += p * (one - p)
+        if slope == zero or curvature <= zero:
+            break
+        step = slope / curvature
+        # Halve the Newton step until the loss does not increase: far from the optimum the
+        # curvature of the logistic loss can be tiny and a full step overshoots.
+        for _ in range(60):
+            trial = zero
+            for i in range(n):
+                li, _ri = loss_residual(xw[i] + b - step, y[i])
+                trial += li
+            if trial <= loss:
+                break
+            step *= half
+        b -= step
+        if abs(step) <= 4 * eps * (one + abs(b)):
+            break
+    return b

@@ -1,0 +1,156 @@
+"""The pure-NumPy twin of every kernel: the test oracle and the benchmark baseline.
+
+Written like the textbook loop (``Yhat = sigmoid(X @ w); delta = Yhat - Y;
+w = w - lr * (X.T @ delta + l1 * np.sign(w) + l2 * w)``) in the mean form of DESIGN.md:
+F(w, b) = mean_i f(X[i] w + b, y_i) + l1 ||w||_1 + (l2 / 2) ||w||_2^2. ``loss`` is
+``"logistic"`` (y in {0, 1}) or ``"squared"``. Nothing here is tuned for speed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# The same constants as the kernels, so both sides stop and flag divergence alike.
+DIVERGENCE_FACTOR = 1.5
+
+
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    """1 / (1 + exp(-z)) without overflow."""
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def log1pexp(z: np.ndarray) -> np.ndarray:
+    """log(1 + exp(z)) without overflow."""
+    return np.maximum(z, 0.0) + np.log1p(np.exp(-np.abs(z)))
+
+
+def loss_residual(loss: str, z: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-sample losses f(z_i, y_i) and derivatives f'(z_i, y_i)."""
+    if loss == "logistic":
+        return log1pexp(z) - y * z, sigmoid(z) - y
+    return 0.5 * (z - y) ** 2, z - y
+
+
+def conjugate(loss: str, u: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Per-sample Fenchel conjugates f*(u_i) of the loss."""
+    if loss == "logistic":
+        q = np.clip(u + y, 0.0, 1.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(q > 0, q * np.log(q), 0.0) + np.where(q < 1, (1 - q) * np.log(1 - q), 0.0)
+    return 0.5 * u**2 + u * y
+
+
+def optimal_intercept(loss: str, xw: np.ndarray, y: np.ndarray, b: float) -> float:
+    """Intercept minimizing the mean loss at linear predictor xw + b (Newton from b)."""
+    if loss == "squared":
+        return float(np.mean(y - xw))
+    for _ in range(100):
+        p = sigmoid(xw + b)
+        slope = np.sum(p - y)
+        curvature = np.sum(p * (1 - p))
+        if slope == 0 or curvature <= 0:
+            break
+        step = slope / curvature
+        current = np.sum(loss_residual(loss, xw + b, y)[0])
+        while np.sum(loss_residual(loss, xw + b - step, y)[0]) > current:
+            step *= 0.5
+        b -= step
+        if abs(step) <= 4 * np.finfo(xw.dtype).eps * (1 + abs(b)):
+            break
+    return float(b)
+
+
+def penalty(w: np.ndarray, l1: float, l2: float) -> float:
+    """l1 ||w||_1 + (l2 / 2) ||w||_2^2."""
+    return l1 * np.sum(np.abs(w)) + 0.5 * l2 * np.sum(w * w)
+
+
+def objective(loss: str, X, y, w, b, l1: float, l2: float) -> float:
+    """F(w, b)."""
+    return float(np.mean(loss_residual(loss, X @ w + b, y)[0]) + penalty(w, l1, l2))
+
+
+def gradient(loss: str, X, y, w, b) -> tuple[float, float, np.ndarray, np.ndarray]:
+    """(mean loss, mean residual, X^T r / N, z) at (w, b): the fused pass, unfused."""
+    z = X @ w + b
+    losses, delta = loss_residual(loss, z, y)
+    return float(np.mean(losses)), float(np.mean(delta)), X.T @ delta / X.shape[0], z
+
+
+def soft_threshold(u: np.ndarray, t: float) -> np.ndarray:
+    """sign(u) max(|u| - t, 0)."""
+    return np.sign(u) * np.maximum(np.abs(u) - t, 0.0)
+
+
+def penalty_step(w, grad, lr, l1, l2, prox: bool) -> np.ndarray:
+    """The step on w from the loss gradient: subgradient (textbook) or proximal form."""
+    if prox:
+        return soft_threshold(w - lr * grad, lr * l1) / (1 + lr * l2)
+    return w - lr * (grad + l1 * np.sign(w) + l2 * w)
+
+
+def gd_step(loss, X, y, w, b, lr, l1, l2, fit_intercept, prox):
+    """One gradient step; returns (F(w, b) before the step, new w, new b)."""
+    loss_mean, residual_mean, grad, _z = gradient(loss, X, y, w, b)
+    value = loss_mean + penalty(w, l1, l2)
+    w = penalty_step(w, grad, lr, l1, l2, prox)
+    if fit_intercept:
+        b = b - lr * residual_mean
+    return value, w, b
+
+
+def gd_solve(loss, X, y, w, b, lr, l1, l2, fit_intercept, prox, n_iter):
+    """n_iter gradient steps from (w, b); returns (w, b, history of F before each step)."""
+    history = np.empty(n_iter)
+    for k in range(n_iter):
+        history[k], w, b = gd_step(loss, X, y, w, b, lr, l1, l2, fit_intercept, prox)
+    return w, b, history
+
+
+def fista_solve(loss, X, y, w, b, lr, l1, l2, fit_intercept, n_iter):
+    """n_iter FISTA iterations with adaptive restart; returns (w, b, history of F at each v)."""
+    v, vb, t = w.copy(), b, 1.0
+    history = np.empty(n_iter)
+    for k in range(n_iter):
+        loss_mean, residual_mean, grad, _z = gradient(loss, X, y, v, vb)
+        history[k] = loss_mean + penalty(v, l1, l2)
+        w_prev, b_prev = w, b
+        w = penalty_step(v, grad, lr, l1, l2, True)
+        if fit_intercept:
+            b = vb - lr * residual_mean
+        t_next = (1 + np.sqrt(1 + 4 * t * t)) / 2
+        if np.dot(v - w, w - w_prev) + (vb - b) * (b - b_prev) > 0:
+            v, vb, t = w.copy(), b, 1.0
+        else:
+            beta = (t - 1) / t_next
+            v, vb, t = w + beta * (w - w_prev), b + beta * (b - b_prev), t_next
+    return w, b, history
+
+
+def certificate(loss, X, y, w, b, l1, l2, fit_intercept) -> tuple[float, float, float]:
+    """(objective, duality gap, gradient norm) at (w, b), as ``fused.certificate`` defines them."""
+    loss_mean, residual_mean, grad, z = gradient(loss, X, y, w, b)
+    value = loss_mean + penalty(w, l1, l2)
+    g = grad + l2 * w
+    sub = np.where(w > 0, np.abs(g + l1), np.where(w < 0, np.abs(g - l1), np.maximum(np.abs(g) - l1, 0)))
+    grad_norm = max(float(np.max(sub, initial=0.0)), abs(residual_mean) if fit_intercept else 0.0)
+    if l1 == 0 and l2 == 0:
+        return value, np.inf, grad_norm
+    if fit_intercept:
+        b_opt = optimal_intercept(loss, z - b, y, b)
+        _loss, _res, grad, z = gradient(loss, X, y, w, b_opt)
+    scale = 1.0
+    if l2 == 0 and np.max(np.abs(grad)) > l1:
+        scale = l1 / np.max(np.abs(grad))
+    u = scale * loss_residual(loss, z, y)[1]
+    dual = -np.mean(conjugate(loss, u, y))
+    if l2 > 0:
+        dual -= np.sum(np.maximum(np.abs(scale * grad) - l1, 0) ** 2) / (2 * l2)
+    return value, max(value - dual, 0.0), grad_norm
+
+
+def squared_operator_norm(X, fit_intercept: bool) -> float:
+    """||A||_2^2, A = [X, 1] with an intercept else X (exact, by SVD)."""
+    A = np.hstack([X, np.ones((X.shape[0], 1))]) if fit_intercept else X
+    return float(np.linalg.norm(A, 2) ** 2)

@@ -1,0 +1,321 @@
+"""Solver drivers: validate, allocate, dispatch to the Numba kernels, interpret what they return.
+
+The objective (DESIGN.md) is a mean loss plus an elastic-net penalty, intercept unpenalized:
+
+    F(w, b) = (1/N) sum_i f(x_i^T w + b, y_i) + l1 ||w||_1 + (l2 / 2) ||w||_2^2
+
+with f(z, y) = log(1 + e^z) - y z (logistic, y in {0, 1}) or (y - z)^2 / 2 (squared).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+from dataclasses import dataclass, field
+
+import numba
+import numpy as np
+
+from . import validation
+from .exceptions import ConvergenceWarning, DivergenceError
+from .kernels import fused
+
+SOLVERS = ("fista", "gd")
+
+# Curvature bound of each loss in z: the Lipschitz constant of the mean loss's gradient is
+# this times ||X||_2^2 / N.
+_CURVATURE = {"logistic": 0.25, "squared": 1.0}
+_LOSS_CODE = {"logistic": fused.LOGISTIC, "squared": fused.SQUARED}
+
+# X smaller than this runs on one thread: below it a parallel region costs more than it saves.
+PARALLEL_MIN_BYTES = 1 << 22
+
+# The certificate is checked every this many iterations: it costs one or two passes over X.
+CHECK_EVERY = 10
+
+# The power-iteration estimate of ||X||_2^2 approaches it from below; the automatic step is
+# 1 / (STEP_SAFETY * L) so that an estimate a little low still gives a convergent step.
+STEP_SAFETY = 1.02
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """The outcome of :func:`fit`.
+
+    Attributes
+    ----------
+    coef : ndarray of shape (n_features,)
+        The coefficients w, in the dtype of X.
+    intercept : float
+        The intercept b (0.0 when ``fit_intercept=False``).
+    n_iter : int
+        Iterations run.
+    converged : bool
+        Whether the stopping certificate reached the tolerance.
+    objective : float
+        F(coef, intercept).
+    gap : float
+        Duality gap at the returned point: an upper bound on ``objective - F*``. It is ``inf``
+        for an unpenalized problem (l1 = l2 = 0), whose dual has no interior.
+    grad_norm : float
+        Infinity norm of the minimum-norm subgradient of F at the returned point, intercept
+        included.
+    criterion : str
+        The certificate compared with the tolerance: ``"duality_gap"`` when l1 > 0, else
+        ``"gradient_norm"``.
+    tolerance : float
+        The absolute tolerance that certificate was compared with (see :func:`fit`).
+    history : ndarray of shape (n_iter,) or None
+        F at the point of each iteration's gradient (the extrapolated point for ``fista``),
+        when ``history=True``.
+    lr : float
+        The step size used.
+    classes : ndarray of shape (2,) or None
+        For the logistic loss, the two labels; ``classes[1]`` is the class coded 1.
+    """
+
+    coef: np.ndarray
+    intercept: float
+    n_iter: int
+    converged: bool
+    objective: float
+    gap: float
+    grad_norm: float
+    criterion: str
+    tolerance: float
+    history: np.ndarray | None
+    lr: float
+    classes: np.ndarray | None = field(default=None)
+
+
+def fit(
+    X,
+    y,
+    *,
+    loss: str = "logistic",
+    l1: float = 0.0,
+    l2: float = 0.0,
+    solver: str = "fista",
+    fit_intercept: bool = True,
+    lr: float | None = None,
+    max_iter: int = 10_000,
+    tol: float = 1e-6,
+    w0=None,
+    intercept0: float | None = None,
+    history: bool = False,
+    n_threads: int | None = None,
+) -> FitResult:
+    r"""Minimize the regularized mean loss over (w, b).
+
+    .. math::
+
+        F(w, b) = \frac{1}{N} \sum_{i=1}^N f(x_i^\top w + b, y_i)
+                  + \ell_1 \|w\|_1 + \frac{\ell_2}{2} \|w\|_2^2
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        Dense, finite. float32 is solved in float32, every other real dtype in float64.
+        C-contiguous float32/float64 input is used without a copy; other layouts are copied
+        once to C order, which the row-wise fused pass reads.
+    y : array-like of shape (n_samples,)
+        Targets; for ``loss="logistic"`` any two distinct labels, mapped to {0, 1} in sorted
+        order (``result.classes``).
+    loss : {"logistic", "squared"}
+        f(z, y) = log(1 + e^z) - y z, or (y - z)^2 / 2.
+    l1, l2 : float >= 0
+        Penalty strengths. scikit-learn's ``Lasso(alpha)`` is ``l1=alpha``;
+        ``LogisticRegression(C=C, penalty="l1")`` is ``l1 = 1 / (N C)``.
+    solver : {"fista", "gd"}
+        ``"fista"``: accelerated proximal gradient with adaptive restart; exact zeros.
+        ``"gd"``: the textbook fused gradient step with the subgradient l1 sign(w), sign(0) = 0.
+    fit_intercept : bool
+        Fit an unpenalized intercept b.
+    lr : float > 0 or None
+        Fixed step size. None uses 1 / L, L the Lipschitz constant of the smooth part's
+        gradient, estimated by power iteration.
+    max_iter : int >= 1
+        Iteration limit.
+    tol : float >= 0
+        Relative tolerance of the stopping certificate, checked every 10 iterations. With
+        l1 > 0 the solver stops when the duality gap is <= tol * F(0, b0); otherwise when the
+        gradient norm is <= tol * ||grad F(0, b0)||_inf, b0 the best intercept for w = 0
+        (0 without intercept). ``tol=0`` runs exactly ``max_iter`` iterations.
+    w0 : array-like of shape (n_features,) or None
+        Warm start for w (not modified). Default zeros.
+    intercept0 : float or None
+        Warm start for b. Default: b0 (see ``tol``).
+    history : bool
+        Record F at every iteration.
+    n_threads : int >= 1 or None
+        Threads for the fused pass. None: all of Numba's threads when X takes at least 4 MiB,
+        else one.
+
+    Returns
+    -------
+    FitResult
+
+    Raises
+    ------
+    DivergenceError
+        The objective became non-finite or grew: the step is too large. The message gives the
+        step 1 / L that converges.
+
+    Warns
+    -----
+    ConvergenceWarning
+        ``max_iter`` ran out before the certificate reached the tolerance (``tol > 0``).
+    """
+    loss = validation.check_choice(loss, "loss", validation.LOSSES)
+    solver = validation.check_choice(solver, "solver", SOLVERS)
+    l1 = validation.check_nonnegative(l1, "l1")
+    l2 = validation.check_nonnegative(l2, "l2")
+    fit_intercept = validation.check_bool(fit_intercept, "fit_intercept")
+    history = validation.check_bool(history, "history")
+    max_iter = validation.check_positive_int(max_iter, "max_iter")
+    tol = validation.check_nonnegative(tol, "tol")
+    if lr is not None:
+        lr = validation.check_positive(lr, "lr")
+    threads = _thread_count(n_threads)
+
+    X = validation.as_matrix(X)
+    n, d = X.shape
+    dtype = X.dtype.type
+    classes = None
+    if loss == "logistic":
+        classes, y = validation.encode_binary_labels(y, n, X.dtype)
+    else:
+        y = validation.as_float_target(y, n, X.dtype)
+    X = np.ascontiguousarray(X)
+    w = np.zeros(d, dtype=X.dtype) if w0 is None else validation.as_start(w0, d, X.dtype)
+    b_zero = _intercept_at_zero(loss, y) if fit_intercept else 0.0
+    if intercept0 is None:
+        b = b_zero
+    else:
+        b = validation.check_real(intercept0, "intercept0")
+        if not fit_intercept and b != 0.0:
+            raise ValueError("intercept0 must be 0 or None when fit_intercept=False.")
+
+    code = _LOSS_CODE[loss]
+    n_blocks = threads if threads is not None else (
+        numba.get_num_threads() if X.nbytes >= PARALLEL_MIN_BYTES else 1
+    )
+    z = np.empty(n, dtype=X.dtype)
+    grad = np.empty(d, dtype=X.dtype)
+    partial = np.empty((n_blocks, d) if n_blocks > 1 else (1, 0), dtype=X.dtype)
+    trace = np.empty(max_iter if history else 0, dtype=X.dtype)
+
+    criterion = fused.DUALITY_GAP if l1 > 0 else fused.GRADIENT_NORM
+    with _numba_threads(n_blocks):
+        tolerance = tol * _certificate_scale(code, X, y, dtype(b_zero), criterion, z, partial, grad)
+        step = lr if lr is not None else _default_step(loss, X, l2, fit_intercept)
+        scalars = (dtype(b), dtype(step), dtype(l1), dtype(l2), fit_intercept)
+        if solver == "gd":
+            n_iter, b, status, value, gap, grad_norm = fused.gd_solve(
+                code, X, y, w, *scalars, False, max_iter, dtype(tolerance), criterion,
+                CHECK_EVERY, z, partial, grad, trace,
+            )
+        else:
+            n_iter, b, status, value, gap, grad_norm = fused.fista_solve(
+                code, X, y, w, *scalars, max_iter, dtype(tolerance), criterion, CHECK_EVERY,
+                np.empty_like(w), np.empty_like(w), z, partial, grad, trace,
+            )
+
+    if status == fused.DIVERGED or not np.isfinite(value):
+        raise DivergenceError(_divergence_message(solver, step, lr, loss, X, l2, fit_intercept, n_iter, value))
+    criterion_name = "duality_gap" if criterion == fused.DUALITY_GAP else "gradient_norm"
+    converged = status == fused.CONVERGED
+    if tol > 0 and not converged:
+        reached = gap if criterion == fused.DUALITY_GAP else grad_norm
+        warnings.warn(
+            f"{solver} stopped at max_iter={max_iter} before converging: {criterion_name} "
+            f"{reached:.3g} > tolerance {tolerance:.3g} (tol={tol:g}, relative). "
+            "Increase max_iter, or loosen tol.",
+            ConvergenceWarning,
+            stacklevel=2,
+        )
+    return FitResult(
+        coef=w,
+        intercept=float(b),
+        n_iter=int(n_iter),
+        converged=bool(converged),
+        objective=float(value),
+        gap=float(gap),
+        grad_norm=float(grad_norm),
+        criterion=criterion_name,
+        tolerance=float(tolerance),
+        history=trace[:n_iter].copy() if history else None,
+        lr=float(step),
+        classes=classes,
+    )
+
+
+def lipschitz_constant(X: np.ndarray, loss: str, l2: float, fit_intercept: bool) -> float:
+    """Upper bound estimate of the Lipschitz constant of the smooth part's gradient in (w, b).
+
+    ``X`` must be a validated C-contiguous float array.
+    """
+    norm = fused.squared_operator_norm(X, fit_intercept, 100, X.dtype.type(1e-4))
+    return STEP_SAFETY * _CURVATURE[loss] * float(norm) / X.shape[0] + l2
+
+
+def _default_step(loss: str, X: np.ndarray, l2: float, fit_intercept: bool) -> float:
+    lipschitz = lipschitz_constant(X, loss, l2, fit_intercept)
+    # L = 0 only for X = 0 without intercept: any step is exact then.
+    return 1.0 / lipschitz if lipschitz > 0 else 1.0
+
+
+def _intercept_at_zero(loss: str, y: np.ndarray) -> float:
+    """The intercept minimizing the mean loss when w = 0."""
+    mean = float(np.mean(y, dtype=np.float64))
+    if loss == "logistic":
+        return float(np.log(mean / (1.0 - mean)))
+    return mean
+
+
+def _certificate_scale(code, X, y, b_zero, criterion, z, partial, grad) -> float:
+    """What ``tol`` is relative to: F(0, b0) for the gap, ||grad F(0, b0)||_inf otherwise."""
+    zeros = np.zeros(X.shape[1], dtype=X.dtype)
+    loss_mean, _residual = fused.gradient(code, X, y, zeros, b_zero, z, partial, grad)
+    if criterion == fused.DUALITY_GAP:
+        return float(loss_mean)
+    return float(np.max(np.abs(grad)))
+
+
+def _thread_count(n_threads) -> int | None:
+    if n_threads is None:
+        return None
+    n_threads = validation.check_positive_int(n_threads, "n_threads")
+    available = numba.config.NUMBA_NUM_THREADS
+    if n_threads > available:
+        raise ValueError(
+            f"n_threads={n_threads} exceeds the {available} threads Numba was started with "
+            "(NUMBA_NUM_THREADS)."
+        )
+    return n_threads
+
+
+@contextlib.contextmanager
+def _numba_threads(count: int):
+    """Run Numba's parallel regions in this thread on ``count`` threads, then restore."""
+    if count <= 1:
+        yield
+        return
+    previous = numba.get_num_threads()
+    numba.set_num_threads(count)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(previous)
+
+
+def _divergence_message(solver, step, lr, loss, X, l2, fit_intercept, n_iter, value) -> str:
+    safe = 1.0 / lipschitz_constant(X, loss, l2, fit_intercept)
+    what = "became non-finite" if not np.isfinite(value) else f"grew to {value:.3g}"
+    advice = (
+        f"lr={step:.3g} is too large for this problem; a step of at most {safe:.3g} (= 1/L) "
+        "converges: pass lr=None to use it."
+        if lr is not None
+        else f"the automatic step {step:.3g} was too large; pass a smaller lr, e.g. lr={safe / 2:.3g}."
+    )
+    return f"{solver} diverged at iteration {n_iter}: the objective {what}; {advice}"

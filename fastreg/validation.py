@@ -1,0 +1,202 @@
+"""Every check of user input, in one place.
+
+Each function either returns a clean value or raises a ValueError / TypeError that names the
+argument and says how to fix the call. Nothing here modifies the caller's arrays.
+"""
+
+from __future__ import annotations
+
+import numbers
+import operator
+
+import numpy as np
+
+LOSSES = ("logistic", "squared")
+
+
+def _is_sparse(X) -> bool:
+    """Whether X is a SciPy sparse matrix or array, detected without importing SciPy."""
+    return type(X).__module__.startswith("scipy.sparse")
+
+
+def as_matrix(X, name: str = "X", *, allow_object: bool = False) -> np.ndarray:
+    """X as a finite 2-D float32 or float64 array; other numeric dtypes become float64.
+
+    float32 and float64 arrays are returned as they are (no copy, memory order kept).
+    ``allow_object`` converts object arrays holding numbers, as scikit-learn's estimators do.
+    """
+    if X is None:
+        raise ValueError(f"{name} is None; pass a 2-D array of shape (n_samples, n_features).")
+    if _is_sparse(X):
+        raise TypeError(
+            f"{name} is a sparse matrix; fastreg does not support sparse input yet: "
+            f"pass {name}.toarray() instead."
+        )
+    array = np.asarray(X)
+    kind = array.dtype.kind
+    if kind == "O":
+        if not allow_object:
+            raise TypeError(
+                f"{name} has dtype object; pass a numeric array, e.g. np.asarray({name}, dtype=float)."
+            )
+        array = array.astype(np.float64)
+    elif kind == "c":
+        raise ValueError(f"Complex data not supported: {name} has dtype {array.dtype}; pass real numbers.")
+    elif kind in "biu":
+        array = array.astype(np.float64)
+    elif kind == "f":
+        if array.dtype not in (np.float32, np.float64):
+            array = array.astype(np.float64)
+    else:
+        raise TypeError(f"{name} has non-numeric dtype {array.dtype}; pass a numeric array.")
+    if array.ndim != 2:
+        raise ValueError(
+            f"{name} must be a 2-D array of shape (n_samples, n_features); got shape {array.shape}. "
+            "Reshape your data with X.reshape(-1, 1) for a single feature "
+            "or X.reshape(1, -1) for a single sample."
+        )
+    n, d = array.shape
+    if n == 0:
+        raise ValueError(
+            f"Found array with 0 sample(s) (shape={array.shape}) while a minimum of 1 is required: "
+            f"{name} is empty."
+        )
+    if d == 0:
+        raise ValueError(
+            f"Found array with 0 feature(s) (shape={array.shape}) while a minimum of 1 is required: "
+            f"{name} has no columns."
+        )
+    check_finite(array, name)
+    return array
+
+
+def check_finite(array: np.ndarray, name: str) -> None:
+    """Raise if a float array holds NaN or inf."""
+    # The sum is one cheap pass with no temporary; only when it is not finite (NaN, inf, or a
+    # sum that overflowed) does the exact element-wise check run.
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = np.sum(array)
+    if not np.isfinite(total) and not np.isfinite(array).all():
+        raise ValueError(f"Input {name} contains NaN or infinity; remove or impute those entries.")
+
+
+def as_vector(y, n_samples: int, name: str = "y") -> np.ndarray:
+    """y as a 1-D array of length n_samples (any dtype; labels are checked elsewhere)."""
+    if y is None:
+        raise ValueError(f"{name} is None; pass a 1-D array of {n_samples} targets.")
+    if _is_sparse(y):
+        raise TypeError(f"{name} is a sparse matrix; pass a dense 1-D array.")
+    array = np.asarray(y)
+    if array.ndim != 1:
+        raise ValueError(
+            f"{name} must be a 1-D array of length {n_samples}; got shape {array.shape}"
+            + (f" (pass {name}.ravel())." if array.ndim == 2 and 1 in array.shape else ".")
+        )
+    if array.shape[0] != n_samples:
+        raise ValueError(
+            f"{name} has {array.shape[0]} entries but X has {n_samples} rows; they must match."
+        )
+    return array
+
+
+def as_float_target(y, n_samples: int, dtype, name: str = "y") -> np.ndarray:
+    """A regression target: finite numbers, returned as a new array of ``dtype``."""
+    array = as_vector(y, n_samples, name)
+    if array.dtype.kind == "c":
+        raise ValueError(f"Complex data not supported: {name} has dtype {array.dtype}.")
+    try:
+        array = array.astype(dtype)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"{name} must hold numbers for the squared loss: {error}") from None
+    check_finite(array, name)
+    return array
+
+
+def encode_binary_labels(y, n_samples: int, dtype, name: str = "y", estimator: str = "logistic regression"):
+    """(classes, labels): the two sorted classes of y and y mapped to {0, 1} in ``dtype``."""
+    array = as_vector(y, n_samples, name)
+    if array.dtype.kind == "c":
+        raise ValueError(f"Complex data not supported: {name} has dtype {array.dtype}.")
+    if array.dtype.kind == "f":
+        check_finite(array, name)
+    try:
+        classes, codes = np.unique(array, return_inverse=True)
+    except TypeError as error:
+        raise TypeError(f"{name} mixes label types that cannot be sorted: {error}") from None
+    if len(classes) == 1:
+        raise ValueError(
+            f"{name} has only 1 class ({classes[0]!r}); {estimator} needs samples of two classes."
+        )
+    if len(classes) > 2:
+        if array.dtype.kind == "f" and np.any(classes != np.round(classes)):
+            raise ValueError(
+                f"Unknown label type: continuous. {name} holds {len(classes)} distinct non-integer "
+                f"values; {estimator} needs two class labels (use the squared loss for regression)."
+            )
+        raise ValueError(
+            f"Only binary classification is supported. {name} has {len(classes)} classes "
+            f"({classes[:5].tolist()}{'...' if len(classes) > 5 else ''}); {estimator} needs exactly two."
+        )
+    return classes, codes.reshape(-1).astype(dtype)
+
+
+def check_choice(value, name: str, choices) -> str:
+    """value, if it is one of ``choices``."""
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"{name}={value!r} is not supported; choose one of {', '.join(map(repr, choices))}.")
+    return value
+
+
+def check_nonnegative(value, name: str) -> float:
+    """A finite real number >= 0."""
+    real = check_real(value, name)
+    if not real >= 0:
+        raise ValueError(f"{name}={value!r} must be >= 0.")
+    return real
+
+
+def check_positive(value, name: str) -> float:
+    """A finite real number > 0."""
+    real = check_real(value, name)
+    if not real > 0:
+        raise ValueError(f"{name}={value!r} must be > 0.")
+    return real
+
+
+def check_positive_int(value, name: str) -> int:
+    """An integer >= 1."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name}={value!r} must be an integer >= 1.")
+    integer = operator.index(value)
+    if integer < 1:
+        raise ValueError(f"{name}={value!r} must be an integer >= 1.")
+    return integer
+
+
+def check_bool(value, name: str) -> bool:
+    """A bool (numpy bools included)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name}={value!r} must be True or False.")
+    return bool(value)
+
+
+def check_real(value, name: str) -> float:
+    """A finite real number (bools refused)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name}={value!r} must be a real number.")
+    real = float(value)
+    if not np.isfinite(real):
+        raise ValueError(f"{name}={value!r} must be finite.")
+    return real
+
+
+def as_start(w0, n_features: int, dtype, name: str = "w0") -> np.ndarray:
+    """A warm start for the coefficients: a new finite array of shape (n_features,) and ``dtype``."""
+    array = np.asarray(w0)
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must hold real numbers; got dtype {array.dtype}.")
+    if array.shape != (n_features,):
+        raise ValueError(f"{name} must have shape ({n_features},) like the columns of X; got {array.shape}.")
+    array = array.astype(dtype)
+    check_finite(array, name)
+    return array
