@@ -53,7 +53,8 @@ def optimal_intercept(loss: str, xw: np.ndarray, y: np.ndarray, b: float) -> flo
             break
         step = slope / curvature
         current = np.sum(loss_residual(loss, xw + b, y)[0])
-        while np.sum(loss_residual(loss, xw + b - step, y)[0]) > current:
+        ceiling = current * (1 + 16 * np.finfo(xw.dtype).eps)
+        while np.sum(loss_residual(loss, xw + b - step, y)[0]) > ceiling:
             step *= 0.5
         b -= step
         if abs(step) <= 4 * np.finfo(xw.dtype).eps * (1 + abs(b)):

@@ -207,7 +207,10 @@ def fit(
 
     criterion = fused.DUALITY_GAP if l1 > 0 else fused.GRADIENT_NORM
     with _numba_threads(n_blocks):
-        tolerance = tol * _certificate_scale(code, X, y, dtype(b_zero), criterion, z, partial, grad)
+        scale = _certificate_scale(code, X, y, dtype(b_zero), criterion, z, partial, grad)
+        # A zero scale means (0, b0) is optimal; the smallest positive tolerance still stops
+        # there, where tolerance 0 would mean "run max_iter iterations".
+        tolerance = tol * max(scale, float(np.finfo(X.dtype).tiny)) if tol > 0 else 0.0
         step = lr if lr is not None else _default_step(loss, X, l2, fit_intercept)
         scalars = (dtype(b), dtype(step), dtype(l1), dtype(l2), fit_intercept)
         if solver == "gd":

@@ -56,13 +56,15 @@ def optimal_intercept(xw, y, b):
             break
         step = slope / curvature
         # Halve the Newton step until the loss does not increase: far from the optimum the
-        # curvature of the logistic loss can be tiny and a full step overshoots.
+        # curvature of the logistic loss can be tiny and a full step overshoots. Near it the
+        # decrease is below rounding, so a loss equal up to rounding accepts the step.
+        ceiling = loss + 16 * eps * loss
         for _ in range(60):
             trial = zero
             for i in range(n):
                 li, _ri = loss_residual(xw[i] + b - step, y[i])
                 trial += li
-            if trial <= loss:
+            if trial <= ceiling:
                 break
             step *= half
         b -= step

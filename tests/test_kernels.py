@@ -1,0 +1,178 @@
+"""Kernels against the NumPy twin (1e-12 in float64), finite differences and exact norms."""
+
+import numpy as np
+import pytest
+from conftest import make_problem
+
+from fastreg import reference
+from fastreg.kernels import fused
+
+SHAPES = [(1, 1), (1, 6), (6, 1), (7, 3), (20, 200), (200, 20)]
+LOSSES = {"logistic": fused.LOGISTIC, "squared": fused.SQUARED}
+SERIAL = np.empty((1, 0))
+
+
+def buffers(n, d, blocks=1):
+    partial = np.empty((blocks, d)) if blocks > 1 else SERIAL
+    return np.empty(n), partial, np.empty(d)
+
+
+def start(d, seed=1):
+    return np.random.default_rng(seed).standard_normal(d) * 0.3
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("blocks", [1, 2, 3])
+def test_gradient_matches_reference(loss, shape, blocks):
+    X, y = make_problem(loss, *shape)
+    w, b = start(shape[1]), 0.2
+    z, partial, grad = buffers(*shape, blocks)
+    loss_mean, residual_mean = fused.gradient(LOSSES[loss], X, y, w, b, z, partial, grad)
+    ref_loss, ref_residual, ref_grad, ref_z = reference.gradient(loss, X, y, w, b)
+    np.testing.assert_allclose(loss_mean, ref_loss, rtol=1e-12)
+    np.testing.assert_allclose(residual_mean, ref_residual, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(grad, ref_grad, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(z, ref_z, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+def test_parallel_pass_is_reproducible(loss):
+    X, y = make_problem(loss, 501, 37)
+    w = start(37)
+    first = [np.empty(0)] * 2
+    for repeat in range(2):
+        z, partial, grad = buffers(501, 37, blocks=2)
+        fused.gradient(LOSSES[loss], X, y, w, 0.1, z, partial, grad)
+        if repeat == 0:
+            first = grad.copy()
+    np.testing.assert_array_equal(grad, first)
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+def test_gradient_matches_finite_differences(loss):
+    X, y = make_problem(loss, 30, 8)
+    w, b = start(8), -0.4
+    z, partial, grad = buffers(30, 8)
+    _loss, residual_mean = fused.gradient(LOSSES[loss], X, y, w, b, z, partial, grad)
+    h = 1e-6
+    for j in range(8):
+        e = np.zeros(8)
+        e[j] = h
+        numeric = (reference.objective(loss, X, y, w + e, b, 0, 0) - reference.objective(loss, X, y, w - e, b, 0, 0)) / (2 * h)
+        assert abs(numeric - grad[j]) < 1e-7
+    numeric_b = (reference.objective(loss, X, y, w, b + h, 0, 0) - reference.objective(loss, X, y, w, b - h, 0, 0)) / (2 * h)
+    assert abs(numeric_b - residual_mean) < 1e-7
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("prox", [False, True])
+def test_gd_step_matches_reference(loss, shape, prox):
+    X, y = make_problem(loss, *shape)
+    w, b = start(shape[1]), 0.1
+    w[0] = 0.0  # sign(0) = 0 in the subgradient form
+    ref_value, ref_w, ref_b = reference.gd_step(loss, X, y, w, b, 0.05, 0.03, 0.2, True, prox)
+    z, partial, grad = buffers(*shape)
+    value, new_b = fused.gd_step(LOSSES[loss], X, y, w, b, 0.05, 0.03, 0.2, True, prox, z, partial, grad)
+    np.testing.assert_allclose(value, ref_value, rtol=1e-12)
+    np.testing.assert_allclose(w, ref_w, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(new_b, ref_b, rtol=1e-12)
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+@pytest.mark.parametrize("shape", [(1, 1), (7, 3), (20, 200), (200, 20)])
+@pytest.mark.parametrize("fit_intercept", [False, True])
+def test_whole_loop_solvers_match_reference(loss, shape, fit_intercept):
+    X, y = make_problem(loss, *shape)
+    n, d = shape
+    lr = 1.0 / (reference.squared_operator_norm(X, fit_intercept) / n + 0.01)
+    w0 = start(d)
+    z, partial, grad = buffers(n, d)
+    for prox in (False, True):
+        w = w0.copy()
+        history = np.empty(40)
+        n_iter, b, status, *_ = fused.gd_solve(
+            LOSSES[loss], X, y, w, 0.0, lr, 0.02, 0.01, fit_intercept, prox, 40, 0.0,
+            fused.DUALITY_GAP, 10, z, partial, grad, history,
+        )
+        ref_w, ref_b, ref_history = reference.gd_solve(loss, X, y, w0, 0.0, lr, 0.02, 0.01, fit_intercept, prox, 40)
+        assert (n_iter, status) == (40, fused.MAX_ITER)
+        np.testing.assert_allclose(w, ref_w, rtol=1e-11, atol=1e-13)
+        np.testing.assert_allclose(b, ref_b, rtol=1e-11, atol=1e-13)
+        np.testing.assert_allclose(history, ref_history, rtol=1e-12)
+    w = w0.copy()
+    history = np.empty(40)
+    n_iter, b, status, *_ = fused.fista_solve(
+        LOSSES[loss], X, y, w, 0.0, lr, 0.02, 0.01, fit_intercept, 40, 0.0, fused.DUALITY_GAP, 10,
+        np.empty(d), np.empty(d), z, partial, grad, history,
+    )
+    ref_w, ref_b, ref_history = reference.fista_solve(loss, X, y, w0, 0.0, lr, 0.02, 0.01, fit_intercept, 40)
+    np.testing.assert_allclose(w, ref_w, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(b, ref_b, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(history, ref_history, rtol=1e-11)
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("penalty", [(0.05, 0.0), (0.0, 0.1), (0.03, 0.1), (0.0, 0.0)])
+@pytest.mark.parametrize("fit_intercept", [False, True])
+def test_certificate_matches_reference(loss, shape, penalty, fit_intercept):
+    X, y = make_problem(loss, *shape)
+    w, b = start(shape[1]), 0.3 if fit_intercept else 0.0
+    w[-1] = 0.0
+    z, partial, grad = buffers(*shape)
+    got = fused.certificate(LOSSES[loss], X, y, w, b, *penalty, fit_intercept, z, partial, grad)
+    expected = reference.certificate(loss, X, y, w, b, *penalty, fit_intercept)
+    np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-13)
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+def test_objective_matches_reference(loss):
+    X, y = make_problem(loss, 40, 9)
+    w = start(9)
+    got = fused.objective(LOSSES[loss], X, y, w, 0.2, 0.1, 0.3)
+    np.testing.assert_allclose(got, reference.objective(loss, X, y, w, 0.2, 0.1, 0.3), rtol=1e-12)
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+def test_optimal_intercept_zeroes_the_mean_residual(loss):
+    X, y = make_problem(loss, 60, 4)
+    xw = X @ start(4)
+    b = fused.optimal_intercept(LOSSES[loss], xw, y, 0.0)
+    residuals = reference.loss_residual(loss, xw + b, y)[1]
+    assert abs(residuals.mean()) < 1e-13
+    np.testing.assert_allclose(b, reference.optimal_intercept(loss, xw, y, 0.0), rtol=1e-12)
+
+
+@pytest.mark.parametrize("fit_intercept", [False, True])
+@pytest.mark.parametrize("shape", [(1, 1), (30, 5), (10, 80)])
+def test_operator_norm_matches_svd(fit_intercept, shape):
+    X, _ = make_problem("squared", *shape)
+    estimate = fused.squared_operator_norm(X, fit_intercept, 1000, 1e-12)
+    np.testing.assert_allclose(estimate, reference.squared_operator_norm(X, fit_intercept), rtol=1e-6)
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+def test_float32_is_computed_in_float32(loss):
+    X, y = make_problem(loss, 50, 10, dtype=np.float32)
+    w = start(10).astype(np.float32)
+    z = np.empty(50, np.float32)
+    grad = np.empty(10, np.float32)
+    loss_mean, _ = fused.gradient(LOSSES[loss], X, y, w, np.float32(0.1), z, np.empty((1, 0), np.float32), grad)
+    compiled = [s for s in fused.gradient.nopython_signatures if str(s.args[1].dtype) == "float32"]
+    assert compiled and all(str(s.return_type) == "UniTuple(float32 x 2)" for s in compiled)
+    _ref_loss, _ref_res, ref_grad, _ = reference.gradient(loss, X.astype(float), y.astype(float), w.astype(float), 0.1)
+    np.testing.assert_allclose(grad, ref_grad, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(loss_mean, _ref_loss, rtol=1e-5)
+
+
+def test_logistic_loss_is_finite_at_extreme_margins():
+    z = np.array([-1000.0, -40.0, 0.0, 40.0, 1000.0])
+    for label in (0.0, 1.0):
+        for zi in z:
+            value, residual = fused.loss_residual(fused.LOGISTIC, zi, label)
+            ref_value, ref_residual = reference.loss_residual("logistic", np.array([zi]), np.array([label]))
+            assert np.isfinite(value) and np.isfinite(residual)
+            np.testing.assert_allclose(value, ref_value[0], rtol=1e-12)
+            np.testing.assert_allclose(residual, ref_residual[0], rtol=1e-12, atol=1e-300)
