@@ -43,6 +43,14 @@ def loss_residual(loss, z, y):
 
 
 @kernel
+def residual(loss, z, y):
+    """Derivative f'(z, y) at one sample for the loss code ``loss`` (scalars)."""
+    if loss == LOGISTIC:
+        return logistic.residual(z, y)
+    return squared.residual(z, y)
+
+
+@kernel
 def conjugate(loss, u, y):
     """Fenchel conjugate f*(u) of the loss ``loss`` at one sample (scalars)."""
     if loss == LOGISTIC:
@@ -59,11 +67,11 @@ def optimal_intercept(loss, xw, y, b):
 
 
 @kernel
-def fused_rows(loss, X, y, w, b, lo, hi, z_out, grad_out):
+def fused_rows(loss, X, y, w, b, lo, hi, want_loss, z_out, grad_out):
     """Rows lo:hi of the fused pass; X (N, D), y (N,), w (D,), z_out (N,), grad_out (D,).
 
     Writes z_out[i] = X[i] w + b and adds sum_i r_i X[i] to grad_out; returns the sums of the
-    losses and of the residuals r_i over the rows.
+    losses (0 unless want_loss: the logistic loss costs a log per row) and of the residuals.
     """
     d = X.shape[1]
     zero = X.dtype.type(0.0)
@@ -76,8 +84,11 @@ def fused_rows(loss, X, y, w, b, lo, hi, z_out, grad_out):
             z += row[j] * w[j]
         z += b
         z_out[i] = z
-        loss_i, r = loss_residual(loss, z, y[i])
-        loss_sum += loss_i
+        if want_loss:
+            loss_i, r = loss_residual(loss, z, y[i])
+            loss_sum += loss_i
+        else:
+            r = residual(loss, z, y[i])
         residual_sum += r
         for j in range(d):
             grad_out[j] += r * row[j]
@@ -85,11 +96,11 @@ def fused_rows(loss, X, y, w, b, lo, hi, z_out, grad_out):
 
 
 @kernel
-def gradient_serial(loss, X, y, w, b, z_out, grad_out):
+def gradient_serial(loss, X, y, w, b, want_loss, z_out, grad_out):
     """One fused pass on one thread: returns (mean loss, mean residual); grad_out = X^T r / N."""
     n = X.shape[0]
     grad_out[:] = 0
-    loss_sum, residual_sum = fused_rows(loss, X, y, w, b, 0, n, z_out, grad_out)
+    loss_sum, residual_sum = fused_rows(loss, X, y, w, b, 0, n, want_loss, z_out, grad_out)
     inv_n = X.dtype.type(1.0) / X.dtype.type(n)
     for j in range(grad_out.shape[0]):
         grad_out[j] *= inv_n
@@ -97,7 +108,7 @@ def gradient_serial(loss, X, y, w, b, z_out, grad_out):
 
 
 @kernel(parallel=True)
-def gradient_parallel(loss, X, y, w, b, z_out, partial_out, grad_out):
+def gradient_parallel(loss, X, y, w, b, want_loss, z_out, partial_out, grad_out):
     """The fused pass over row blocks in threads; partial_out (n_blocks, D) holds block gradients.
 
     Block k always covers the same rows and the blocks are summed in a fixed order, so the
@@ -113,7 +124,7 @@ def gradient_parallel(loss, X, y, w, b, z_out, partial_out, grad_out):
         block = partial_out[k]
         for j in range(d):
             block[j] = zero
-        block_loss, block_residual = fused_rows(loss, X, y, w, b, lo, hi, z_out, block)
+        block_loss, block_residual = fused_rows(loss, X, y, w, b, lo, hi, want_loss, z_out, block)
         block_sums[k, 0] = block_loss
         block_sums[k, 1] = block_residual
     inv_n = X.dtype.type(1.0) / X.dtype.type(n)
@@ -127,7 +138,8 @@ def gradient_parallel(loss, X, y, w, b, z_out, partial_out, grad_out):
     for k in range(n_blocks):
         loss_sum += block_sums[k, 0]
         residual_sum += block_sums[k, 1]
-    return loss_sum * inv_n, residual_sum * inv_n
+    # Parfor lowering can widen these scalars to float64; keep the dtype of X.
+    return X.dtype.type(loss_sum * inv_n), X.dtype.type(residual_sum * inv_n)
 
 
 @kernel
@@ -137,9 +149,15 @@ def gradient(loss, X, y, w, b, z_out, partial_out, grad_out):
     Runs in threads over partial_out.shape[0] row blocks when that is at least 2, else serially
     (partial_out is then unused and may have shape (1, 0)).
     """
+    return gradient_loss(loss, X, y, w, b, True, z_out, partial_out, grad_out)
+
+
+@kernel
+def gradient_loss(loss, X, y, w, b, want_loss, z_out, partial_out, grad_out):
+    """:func:`gradient`, with the mean loss computed only when want_loss (else 0)."""
     if partial_out.shape[0] > 1:
-        return gradient_parallel(loss, X, y, w, b, z_out, partial_out, grad_out)
-    return gradient_serial(loss, X, y, w, b, z_out, grad_out)
+        return gradient_parallel(loss, X, y, w, b, want_loss, z_out, partial_out, grad_out)
+    return gradient_serial(loss, X, y, w, b, want_loss, z_out, grad_out)
 
 
 @kernel
@@ -202,7 +220,13 @@ def objective(loss, X, y, w, b, l1, l2):
 @kernel
 def gd_step(loss, X, y, w, b, lr, l1, l2, fit_intercept, prox, z_out, partial_out, grad_out):
     """One fused gradient step: w updated in place; returns (F(w, b) before the step, new b)."""
-    loss_mean, residual_mean = gradient(loss, X, y, w, b, z_out, partial_out, grad_out)
+    return gd_step_loss(loss, X, y, w, b, lr, l1, l2, fit_intercept, prox, True, z_out, partial_out, grad_out)
+
+
+@kernel
+def gd_step_loss(loss, X, y, w, b, lr, l1, l2, fit_intercept, prox, want_loss, z_out, partial_out, grad_out):
+    """:func:`gd_step`; without want_loss the returned value leaves out the mean loss."""
+    loss_mean, residual_mean = gradient_loss(loss, X, y, w, b, want_loss, z_out, partial_out, grad_out)
     value = loss_mean + penalty_step(w, grad_out, lr, l1, l2, prox)
     if fit_intercept:
         b = b - lr * residual_mean
@@ -292,15 +316,18 @@ def gd_solve(loss, X, y, w, b, lr, l1, l2, fit_intercept, prox, max_iter, tol, c
     """
     first_value = X.dtype.type(0.0)
     n_iter = 0
+    record = history_out.shape[0] > 0
     for k in range(max_iter):
-        value, b = gd_step(loss, X, y, w, b, lr, l1, l2, fit_intercept, prox,
-                           z_out, partial_out, grad_out)
+        # The loss costs a log per row: computed only where it is recorded or checked.
+        watch = record or k % check_every == 0
+        value, b = gd_step_loss(loss, X, y, w, b, lr, l1, l2, fit_intercept, prox, watch,
+                                z_out, partial_out, grad_out)
         n_iter = k + 1
         if k == 0:
             first_value = value
-        if history_out.shape[0] > k:
+        if record:
             history_out[k] = value
-        if _diverged(value, first_value):
+        if watch and _diverged(value, first_value):
             return n_iter, b, DIVERGED, value, np.inf, np.inf
         if tol > 0 and n_iter % check_every == 0:
             value, gap, grad_norm = certificate(loss, X, y, w, b, l1, l2, fit_intercept,
@@ -334,8 +361,10 @@ def fista_solve(loss, X, y, w, b, lr, l1, l2, fit_intercept, max_iter, tol, crit
     vb = b
     first_value = zero
     n_iter = 0
+    record = history_out.shape[0] > 0
     for k in range(max_iter):
-        loss_mean, residual_mean = gradient(loss, X, y, v, vb, z_out, partial_out, grad_out)
+        watch = record or k % check_every == 0
+        loss_mean, residual_mean = gradient_loss(loss, X, y, v, vb, watch, z_out, partial_out, grad_out)
         w_prev[:] = w
         b_prev = b
         w[:] = v
@@ -345,9 +374,9 @@ def fista_solve(loss, X, y, w, b, lr, l1, l2, fit_intercept, max_iter, tol, crit
         n_iter = k + 1
         if k == 0:
             first_value = value
-        if history_out.shape[0] > k:
+        if record:
             history_out[k] = value
-        if _diverged(value, first_value):
+        if watch and _diverged(value, first_value):
             return n_iter, b, DIVERGED, value, np.inf, np.inf
 
         t_next = (one + np.sqrt(one + X.dtype.type(4.0) * t * t)) / X.dtype.type(2.0)

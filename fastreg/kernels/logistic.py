@@ -21,6 +21,16 @@ def loss_residual(z, y):
 
 
 @kernel
+def residual(z, y):
+    """Derivative sigmoid(z) - y of the loss at one sample (scalars): one exp, no log."""
+    one = type(z)(1.0)
+    e = np.exp(-abs(z))
+    if z >= 0:
+        return one / (one + e) - y
+    return e / (one + e) - y
+
+
+@kernel
 def conjugate(u, y):
     """Fenchel conjugate f*(u) = q log q + (1 - q) log(1 - q), q = u + y in [0, 1] (scalars)."""
     zero = type(u)(0.0)

@@ -11,6 +11,12 @@ def loss_residual(z, y):
 
 
 @kernel
+def residual(z, y):
+    """Derivative z - y of the loss at one sample (scalars)."""
+    return z - y
+
+
+@kernel
 def conjugate(u, y):
     """Fenchel conjugate f*(u) = u^2 / 2 + u y (scalars)."""
     return type(u)(0.5) * u * u + u * y

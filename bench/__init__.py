@@ -1,0 +1,1 @@
+"""fastreg's benchmarks: ``pytest bench --benchmark-only`` and ``python bench/targets.py``."""

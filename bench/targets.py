@@ -1,0 +1,143 @@
+"""Measure issue 2's performance targets side by side in one run and print the ratios.
+
+    python bench/targets.py [--quick] [--json PATH]
+
+1. Per-iteration time of the whole-loop fused kernel against the NumPy twin (medians after a
+   warm-up; the compile or cache load is timed apart), on 1 and all threads.
+2. At out-of-cache shapes, one iteration against one streaming read of X at the machine's
+   read bandwidth, measured here by a Numba read reduction over a 1.5 GB array.
+3. Cold start: fresh processes that import numba; that call one trivial cached njit function
+   (Numba's own first-call floor); that import fastreg and fit the 50 x 50 problem.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numba
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench import workloads  # noqa: E402
+
+ALL = numba.config.NUMBA_NUM_THREADS
+
+
+def median_time(function, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def kernel_rows(shapes, repeats):
+    rows = []
+    for n, d in shapes:
+        X, y, lr = workloads.problem(n, d)
+        k = workloads.iterations_for(n, d)
+        row = {"shape": f"{n}x{d}", "bytes": X.nbytes, "iterations": k}
+        for threads in sorted({1, ALL}):
+            with workloads.blas_threads(threads):
+                row[f"numpy_{threads}t"] = median_time(lambda: workloads.numpy_solve(X, y, lr, k), repeats) / k
+            solve = workloads.numba_solver(X, y, lr, k, threads)
+            start = time.perf_counter()
+            solve()
+            row[f"first_call_{threads}t"] = time.perf_counter() - start
+            row[f"numba_{threads}t"] = median_time(solve, repeats) / k
+        rows.append(row)
+    return rows
+
+
+def cold_start(repeats: int):
+    script_fit = (
+        "import numpy as np, fastreg\n"
+        "rng = np.random.default_rng(0)\n"
+        "X = (rng.random((50, 50)) - 0.5) * 10\n"
+        "y = (X[:, 0] + X[:, 1] > 0).astype(float)\n"
+        "fastreg.fit(X, y, l1=0.04)\n"
+    )
+    folder = Path(tempfile.mkdtemp(prefix="fastreg-cold-"))
+    (folder / "trivial.py").write_text(
+        "import numba\n@numba.njit(cache=True)\ndef total(a):\n    return a.sum()\n"
+    )
+    commands = {
+        "import numba": [sys.executable, "-c", "import numba"],
+        "trivial cached njit call": [sys.executable, "-c", "import numpy, trivial; trivial.total(numpy.ones(3))"],
+        "import fastreg + fit 50x50": [sys.executable, "-c", script_fit],
+    }
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(folder), str(Path(__file__).resolve().parent.parent)]))
+    for command in commands.values():  # fill the caches
+        subprocess.run(command, env=env, check=True, cwd=folder)
+    timings = {name: [] for name in commands}
+    for _ in range(repeats):  # interleaved, so that machine noise hits all alike
+        for name, command in commands.items():
+            start = time.perf_counter()
+            subprocess.run(command, env=env, check=True, cwd=folder)
+            timings[name].append(time.perf_counter() - start)
+    return {name: float(np.median(values)) for name, values in timings.items()}
+
+
+def machine():
+    return {
+        "cpu": platform.processor() or platform.machine(),
+        "cores": os.cpu_count(),
+        "numba_threads": ALL,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "numba": numba.__version__,
+    }
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="in-cache shapes only, fewer repeats")
+    parser.add_argument("--json", type=Path, default=Path("bench/results/targets.json"))
+    args = parser.parse_args(argv)
+    repeats = 3 if args.quick else 7
+    shapes = [s for s in workloads.SHAPES if s not in workloads.OUT_OF_CACHE] if args.quick else workloads.SHAPES
+
+    big = np.ones(int(1.5e9) // 8)
+    bandwidth = {threads: workloads.read_bandwidth(big, threads) for threads in sorted({1, ALL})}
+    del big
+    rows = kernel_rows(shapes, repeats)
+    cold = cold_start(3 if args.quick else 7)
+
+    print(f"machine: {machine()}")
+    print("read bandwidth: " + ", ".join(f"{t} thread(s) {b / 1e9:.1f} GB/s" for t, b in bandwidth.items()))
+    print()
+    print("| shape | threads | NumPy twin / iter | fused Numba / iter | speedup | one read of X | iter / read |")
+    print("|---|---|---|---|---|---|---|")
+    for row in rows:
+        for threads in sorted({1, ALL}):
+            numpy_t, numba_t = row[f"numpy_{threads}t"], row[f"numba_{threads}t"]
+            bound = row["bytes"] / bandwidth[threads]
+            out_of_cache = row["bytes"] > 50e6
+            row[f"bound_{threads}t"] = bound
+            print(
+                f"| {row['shape']} | {threads} | {numpy_t * 1e6:.1f} us | {numba_t * 1e6:.2f} us | "
+                f"{numpy_t / numba_t:.1f}x | {bound * 1e6:.1f} us | "
+                + (f"{numba_t / bound:.2f}x |" if out_of_cache else "(in cache) |")
+            )
+    print()
+    print("cold start (median wall time of a fresh process, warm compilation cache):")
+    for name, seconds in cold.items():
+        print(f"  {name}: {seconds:.3f} s")
+    print(f"  fastreg above 'import numba': {cold['import fastreg + fit 50x50'] - cold['import numba']:+.3f} s; "
+          f"above Numba's first-call floor: {cold['import fastreg + fit 50x50'] - cold['trivial cached njit call']:+.3f} s")
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps({"machine": machine(), "bandwidth": bandwidth, "kernels": rows, "cold_start": cold}, indent=2))
+    print(f"\nraw results: {args.json}")
+
+
+if __name__ == "__main__":
+    main()

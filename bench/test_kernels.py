@@ -1,0 +1,35 @@
+"""pytest-benchmark suite: K fused-kernel iterations against the NumPy twin, per (N, D).
+
+Run ``pytest bench --benchmark-only``. Each group is one shape; compare rows within it. The
+first call of each Numba variant (compilation or cache load) happens before timing.
+"""
+
+import numba
+import pytest
+
+from bench import workloads
+
+THREADS = sorted({1, numba.config.NUMBA_NUM_THREADS})
+
+
+@pytest.mark.parametrize("shape", workloads.SHAPES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("threads", THREADS, ids=lambda t: f"{t}thread")
+def test_numpy_twin(benchmark, shape, threads):
+    X, y, lr = workloads.problem(*shape)
+    n_iter = workloads.iterations_for(*shape)
+    benchmark.group = f"gd {shape[0]}x{shape[1]}, {n_iter} iterations"
+    benchmark.extra_info["iterations"] = n_iter
+    with workloads.blas_threads(threads):
+        benchmark(workloads.numpy_solve, X, y, lr, n_iter)
+
+
+@pytest.mark.parametrize("shape", workloads.SHAPES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("threads", THREADS, ids=lambda t: f"{t}thread")
+def test_fused_numba(benchmark, shape, threads):
+    X, y, lr = workloads.problem(*shape)
+    n_iter = workloads.iterations_for(*shape)
+    benchmark.group = f"gd {shape[0]}x{shape[1]}, {n_iter} iterations"
+    benchmark.extra_info["iterations"] = n_iter
+    solve = workloads.numba_solver(X, y, lr, n_iter, threads)
+    solve()  # compile or load from cache outside the timing
+    benchmark(solve)
