@@ -214,22 +214,26 @@ def fit(
         step = lr if lr is not None else _default_step(loss, X, l2, fit_intercept)
         scalars = (dtype(b), dtype(step), dtype(l1), dtype(l2), fit_intercept)
         if solver == "gd":
-            n_iter, b, status, value, gap, grad_norm = fused.gd_solve(
+            n_iter, b, status, value = fused.gd_solve(
                 code, X, y, w, *scalars, False, max_iter, dtype(tolerance), criterion,
                 CHECK_EVERY, z, partial, grad, trace,
             )
         else:
-            n_iter, b, status, value, gap, grad_norm = fused.fista_solve(
+            n_iter, b, status, value = fused.fista_solve(
                 code, X, y, w, *scalars, max_iter, dtype(tolerance), criterion, CHECK_EVERY,
                 np.empty_like(w), np.empty_like(w), z, partial, grad, trace,
             )
 
+        if status != fused.DIVERGED:
+            value, gap, grad_norm = fused.certificate(
+                code, X, y, w, dtype(b), dtype(l1), dtype(l2), fit_intercept, z, partial, grad
+            )
     if status == fused.DIVERGED or not np.isfinite(value):
         raise DivergenceError(_divergence_message(solver, step, lr, loss, X, l2, fit_intercept, n_iter, value))
     criterion_name = "duality_gap" if criterion == fused.DUALITY_GAP else "gradient_norm"
-    converged = status == fused.CONVERGED
+    reached = gap if criterion == fused.DUALITY_GAP else grad_norm
+    converged = tol > 0 and reached <= tolerance
     if tol > 0 and not converged:
-        reached = gap if criterion == fused.DUALITY_GAP else grad_norm
         warnings.warn(
             f"{solver} stopped at max_iter={max_iter} before converging: {criterion_name} "
             f"{reached:.3g} > tolerance {tolerance:.3g} (tol={tol:g}, relative). "

@@ -92,7 +92,7 @@ def test_whole_loop_solvers_match_reference(loss, shape, fit_intercept):
     for prox in (False, True):
         w = w0.copy()
         history = np.empty(40)
-        n_iter, b, status, *_ = fused.gd_solve(
+        n_iter, b, status, _value = fused.gd_solve(
             LOSSES[loss], X, y, w, 0.0, lr, 0.02, 0.01, fit_intercept, prox, 40, 0.0,
             fused.DUALITY_GAP, 10, z, partial, grad, history,
         )
@@ -103,7 +103,7 @@ def test_whole_loop_solvers_match_reference(loss, shape, fit_intercept):
         np.testing.assert_allclose(history, ref_history, rtol=1e-12)
     w = w0.copy()
     history = np.empty(40)
-    n_iter, b, status, *_ = fused.fista_solve(
+    n_iter, b, status, _value = fused.fista_solve(
         LOSSES[loss], X, y, w, 0.0, lr, 0.02, 0.01, fit_intercept, 40, 0.0, fused.DUALITY_GAP, 10,
         np.empty(d), np.empty(d), z, partial, grad, history,
     )

@@ -312,7 +312,8 @@ def gd_solve(loss, X, y, w, b, lr, l1, l2, fit_intercept, prox, max_iter, tol, c
 
     Every check_every steps, stops once the certificate chosen by criterion is <= tol (tol = 0
     runs exactly max_iter steps). history_out (max_iter,) or (0,) receives F before each step.
-    Returns (n_iter, b, status, objective, gap, grad_norm), the last three at the returned point.
+    Returns (n_iter, b, status, last objective seen); the caller computes the certificate at
+    the returned point, so that fixed-iteration runs time iterations only.
     """
     first_value = X.dtype.type(0.0)
     n_iter = 0
@@ -328,18 +329,13 @@ def gd_solve(loss, X, y, w, b, lr, l1, l2, fit_intercept, prox, max_iter, tol, c
         if record:
             history_out[k] = value
         if watch and _diverged(value, first_value):
-            return n_iter, b, DIVERGED, value, np.inf, np.inf
+            return n_iter, b, DIVERGED, value
         if tol > 0 and n_iter % check_every == 0:
             value, gap, grad_norm = certificate(loss, X, y, w, b, l1, l2, fit_intercept,
                                                 z_out, partial_out, grad_out)
             if _stopping_value(criterion, gap, grad_norm) <= tol:
-                return n_iter, b, CONVERGED, value, gap, grad_norm
-    value, gap, grad_norm = certificate(loss, X, y, w, b, l1, l2, fit_intercept,
-                                        z_out, partial_out, grad_out)
-    status = MAX_ITER
-    if tol > 0 and _stopping_value(criterion, gap, grad_norm) <= tol:
-        status = CONVERGED
-    return n_iter, b, status, value, gap, grad_norm
+                return n_iter, b, CONVERGED, value
+    return n_iter, b, MAX_ITER, value
 
 
 @kernel
@@ -377,7 +373,7 @@ def fista_solve(loss, X, y, w, b, lr, l1, l2, fit_intercept, max_iter, tol, crit
         if record:
             history_out[k] = value
         if watch and _diverged(value, first_value):
-            return n_iter, b, DIVERGED, value, np.inf, np.inf
+            return n_iter, b, DIVERGED, value
 
         t_next = (one + np.sqrt(one + X.dtype.type(4.0) * t * t)) / X.dtype.type(2.0)
         against = (vb - b) * (b - b_prev)
@@ -398,13 +394,8 @@ def fista_solve(loss, X, y, w, b, lr, l1, l2, fit_intercept, max_iter, tol, crit
             value, gap, grad_norm = certificate(loss, X, y, w, b, l1, l2, fit_intercept,
                                                 z_out, partial_out, grad_out)
             if _stopping_value(criterion, gap, grad_norm) <= tol:
-                return n_iter, b, CONVERGED, value, gap, grad_norm
-    value, gap, grad_norm = certificate(loss, X, y, w, b, l1, l2, fit_intercept,
-                                        z_out, partial_out, grad_out)
-    status = MAX_ITER
-    if tol > 0 and _stopping_value(criterion, gap, grad_norm) <= tol:
-        status = CONVERGED
-    return n_iter, b, status, value, gap, grad_norm
+                return n_iter, b, CONVERGED, value
+    return n_iter, b, MAX_ITER, value
 
 
 @kernel

@@ -28,4 +28,4 @@ def optimal_intercept(xw, y, b):
     total = type(b)(0.0)
     for i in range(xw.shape[0]):
         total += y[i] - xw[i]
-    return total / xw.shape[0]
+    return total / type(b)(xw.shape[0])
