@@ -7,7 +7,7 @@ from conftest import make_problem
 from fastreg import reference
 from fastreg.kernels import fused
 
-SHAPES = [(1, 1), (1, 6), (6, 1), (7, 3), (20, 200), (200, 20)]
+SHAPES = [(1, 1), (1, 6), (6, 1), (7, 3), (20, 200), (200, 20), (9, 600)]  # 9 x 600: blocked rows
 LOSSES = {"logistic": fused.LOGISTIC, "squared": fused.SQUARED}
 SERIAL = np.empty((1, 0))
 

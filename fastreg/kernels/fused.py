@@ -25,6 +25,10 @@ MAX_ITER = 0
 CONVERGED = 1
 DIVERGED = 2
 
+# Rows at least this wide go through the fused pass four at a time (see fused_rows); narrower
+# rows stay in cache anyway, and there the four reductions cost more than they save.
+ROW_BLOCK_MIN_FEATURES = 512
+
 # Stopping certificates.
 DUALITY_GAP = 0
 GRADIENT_NORM = 1
@@ -67,28 +71,70 @@ def optimal_intercept(loss, xw, y, b):
 
 
 @kernel
+def _row_terms(loss, z, y, want_loss):
+    """(loss or 0, residual) of one sample: the log of the logistic loss only when wanted."""
+    if want_loss:
+        return loss_residual(loss, z, y)
+    return z - z, residual(loss, z, y)
+
+
+@kernel
 def fused_rows(loss, X, y, w, b, lo, hi, want_loss, z_out, grad_out):
     """Rows lo:hi of the fused pass; X (N, D), y (N,), w (D,), z_out (N,), grad_out (D,).
 
     Writes z_out[i] = X[i] w + b and adds sum_i r_i X[i] to grad_out; returns the sums of the
     losses (0 unless want_loss: the logistic loss costs a log per row) and of the residuals.
+    Rows go four at a time: one sweep over w computes four dot products (independent
+    accumulators hide the multiply-add latency) and one sweep adds four rows to the gradient,
+    so w and the gradient cross the cache once per four rows instead of once per row. Rows
+    narrower than ROW_BLOCK_MIN_FEATURES go one at a time.
     """
     d = X.shape[1]
     zero = X.dtype.type(0.0)
     loss_sum = zero
     residual_sum = zero
-    for i in range(lo, hi):
+    i = lo
+    while d >= ROW_BLOCK_MIN_FEATURES and i + 4 <= hi:
+        row0 = X[i]
+        row1 = X[i + 1]
+        row2 = X[i + 2]
+        row3 = X[i + 3]
+        z0 = zero
+        z1 = zero
+        z2 = zero
+        z3 = zero
+        for j in range(d):
+            wj = w[j]
+            z0 += row0[j] * wj
+            z1 += row1[j] * wj
+            z2 += row2[j] * wj
+            z3 += row3[j] * wj
+        z0 += b
+        z1 += b
+        z2 += b
+        z3 += b
+        z_out[i] = z0
+        z_out[i + 1] = z1
+        z_out[i + 2] = z2
+        z_out[i + 3] = z3
+        loss0, r0 = _row_terms(loss, z0, y[i], want_loss)
+        loss1, r1 = _row_terms(loss, z1, y[i + 1], want_loss)
+        loss2, r2 = _row_terms(loss, z2, y[i + 2], want_loss)
+        loss3, r3 = _row_terms(loss, z3, y[i + 3], want_loss)
+        loss_sum += (loss0 + loss1) + (loss2 + loss3)
+        residual_sum += (r0 + r1) + (r2 + r3)
+        for j in range(d):
+            grad_out[j] += (r0 * row0[j] + r1 * row1[j]) + (r2 * row2[j] + r3 * row3[j])
+        i += 4
+    for i in range(i, hi):
         row = X[i]
         z = zero
         for j in range(d):
             z += row[j] * w[j]
         z += b
         z_out[i] = z
-        if want_loss:
-            loss_i, r = loss_residual(loss, z, y[i])
-            loss_sum += loss_i
-        else:
-            r = residual(loss, z, y[i])
+        loss_i, r = _row_terms(loss, z, y[i], want_loss)
+        loss_sum += loss_i
         residual_sum += r
         for j in range(d):
             grad_out[j] += r * row[j]
