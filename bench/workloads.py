@@ -9,13 +9,13 @@ from __future__ import annotations
 import contextlib
 import functools
 
-import numba
 import numpy as np
 from numba import prange
 
 from fastreg import reference
 from fastreg._jit import kernel
 from fastreg.kernels import fused
+from fastreg.solvers import numba_threads
 
 # (N, D): square in cache, tall, wide and very wide, and out-of-cache (80 MB) tall, wide, square.
 SHAPES = [(50, 50), (1000, 100), (100_000, 100), (100, 10_000), (100, 100_000), (10_000, 1000)]
@@ -58,16 +58,6 @@ def numba_solver(X, y, lr, n_iter, threads: int):
                                   fused.DUALITY_GAP, 10, z, partial, grad, history)
 
     return solve
-
-
-@contextlib.contextmanager
-def numba_threads(count: int):
-    previous = numba.get_num_threads()
-    numba.set_num_threads(count)
-    try:
-        yield
-    finally:
-        numba.set_num_threads(previous)
 
 
 @contextlib.contextmanager

@@ -206,7 +206,7 @@ def fit(
     trace = np.empty(max_iter if history else 0, dtype=X.dtype)
 
     criterion = fused.DUALITY_GAP if l1 > 0 else fused.GRADIENT_NORM
-    with _numba_threads(n_blocks):
+    with numba_threads(n_blocks):
         scale = _certificate_scale(code, X, y, dtype(b_zero), criterion, z, partial, grad)
         # A zero scale means (0, b0) is optimal; the smallest positive tolerance still stops
         # there, where tolerance 0 would mean "run max_iter iterations".
@@ -303,7 +303,7 @@ def _thread_count(n_threads) -> int | None:
 
 
 @contextlib.contextmanager
-def _numba_threads(count: int):
+def numba_threads(count: int):
     """Run Numba's parallel regions in this thread on ``count`` threads, then restore."""
     if count <= 1:
         yield
