@@ -15,12 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .reference import sigmoid
 from .solvers import fit
-
-
-def sigmoid(z):
-    e = np.exp(-np.abs(z))
-    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
 def wide_l1_problem(seed: int = 0):

@@ -77,8 +77,9 @@ class _RegularizedLinearModel(_Base):
     _loss = "squared"
 
     def _fit(self, X, y):
-        X = validation.as_matrix(X, allow_object=True)
-        y = self._column_to_1d(y, X.shape[0])
+        # fastreg.fit validates X; only scikit-learn's object-array convention is handled here.
+        X = validation.objects_to_float(X)
+        y = self._column_to_1d(y)
         result = _fit(
             X,
             y,
@@ -93,10 +94,10 @@ class _RegularizedLinearModel(_Base):
         self.coef_ = result.coef
         self.intercept_ = result.intercept
         self.n_iter_ = result.n_iter
-        self.n_features_in_ = X.shape[1]
+        self.n_features_in_ = result.coef.shape[0]
         return result
 
-    def _column_to_1d(self, y, n_samples):
+    def _column_to_1d(self, y):
         if y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
         array = np.asarray(y)
@@ -108,7 +109,7 @@ class _RegularizedLinearModel(_Base):
                 stacklevel=3,
             )
             array = array.ravel()
-        return validation.as_vector(array, n_samples)
+        return array
 
     def _check_fitted(self):
         if not hasattr(self, "coef_"):

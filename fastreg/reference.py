@@ -10,10 +10,6 @@ from __future__ import annotations
 
 import numpy as np
 
-# The same constants as the kernels, so both sides stop and flag divergence alike.
-DIVERGENCE_FACTOR = 1.5
-
-
 def sigmoid(z: np.ndarray) -> np.ndarray:
     """1 / (1 + exp(-z)) without overflow."""
     e = np.exp(-np.abs(z))

@@ -25,6 +25,8 @@ def as_matrix(X, name: str = "X", *, allow_object: bool = False) -> np.ndarray:
     float32 and float64 arrays are returned as they are (no copy, memory order kept).
     ``allow_object`` converts object arrays holding numbers, as scikit-learn's estimators do.
     """
+    if allow_object:
+        X = objects_to_float(X)
     if X is None:
         raise ValueError(f"{name} is None; pass a 2-D array of shape (n_samples, n_features).")
     if _is_sparse(X):
@@ -35,11 +37,9 @@ def as_matrix(X, name: str = "X", *, allow_object: bool = False) -> np.ndarray:
     array = np.asarray(X)
     kind = array.dtype.kind
     if kind == "O":
-        if not allow_object:
-            raise TypeError(
-                f"{name} has dtype object; pass a numeric array, e.g. np.asarray({name}, dtype=float)."
-            )
-        array = array.astype(np.float64)
+        raise TypeError(
+            f"{name} has dtype object; pass a numeric array, e.g. np.asarray({name}, dtype=float)."
+        )
     elif kind == "c":
         raise ValueError(f"Complex data not supported: {name} has dtype {array.dtype}; pass real numbers.")
     elif kind in "biu":
@@ -68,6 +68,17 @@ def as_matrix(X, name: str = "X", *, allow_object: bool = False) -> np.ndarray:
         )
     check_finite(array, name)
     return array
+
+
+def objects_to_float(X):
+    """X with an object dtype converted to float64, as scikit-learn's estimators do; else X as is.
+
+    Elements that are not numbers raise numpy's TypeError.
+    """
+    if X is None or _is_sparse(X):
+        return X
+    array = np.asarray(X)
+    return array.astype(np.float64) if array.dtype.kind == "O" else X
 
 
 def check_finite(array: np.ndarray, name: str) -> None:

@@ -1,12 +1,10 @@
 """API conformance: scikit-learn's estimator checks, labels, and the documented mappings."""
 
-import numpy as np
 import pytest
 
 sklearn = pytest.importorskip("sklearn")
 from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 
-import fastreg  # noqa: E402
 from fastreg import LinearRegression, LogisticRegression  # noqa: E402
 
 

@@ -13,12 +13,10 @@ from fastreg import ConvergenceWarning, DivergenceError, reference
 
 def textbook_l1_logistic(X, Y, w, learning_rate, l1, n_iter):
     """The seed's loop, in its sum form, with its own sigmoid."""
-    costs = []
     for _ in range(n_iter):
         Yhat = 1 / (1 + np.exp(-X.dot(w)))
         delta = Yhat - Y
         w = w - learning_rate * (X.T.dot(delta) + l1 * np.sign(w))
-        costs.append(w.copy())
     return w
 
 
