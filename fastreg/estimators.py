@@ -141,7 +141,7 @@ class LogisticRegression(_ClassifierMixin, _RegularizedLinearModel):
     ----------
     l1, l2 : float >= 0
         Penalty strengths. The default ``l2=1e-4`` keeps the optimum finite on separable data.
-    solver : {"fista", "gd"}
+    solver : {"cd", "fista", "gd"}
         See :func:`fastreg.fit`.
     fit_intercept : bool
         Fit an unpenalized intercept.
@@ -161,7 +161,7 @@ class LogisticRegression(_ClassifierMixin, _RegularizedLinearModel):
 
     _loss = "logistic"
 
-    def __init__(self, l1=0.0, l2=1e-4, solver="fista", fit_intercept=True, tol=1e-6, max_iter=10_000):
+    def __init__(self, l1=0.0, l2=1e-4, solver="cd", fit_intercept=True, tol=1e-6, max_iter=10_000):
         self.l1 = l1
         self.l2 = l2
         self.solver = solver
@@ -214,7 +214,7 @@ class LinearRegression(_RegressorMixin, _RegularizedLinearModel):
 
     _loss = "squared"
 
-    def __init__(self, l1=0.0, l2=0.0, solver="fista", fit_intercept=True, tol=1e-6, max_iter=10_000):
+    def __init__(self, l1=0.0, l2=0.0, solver="cd", fit_intercept=True, tol=1e-6, max_iter=10_000):
         self.l1 = l1
         self.l2 = l2
         self.solver = solver

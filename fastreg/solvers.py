@@ -18,9 +18,9 @@ import numpy as np
 
 from . import validation
 from .exceptions import ConvergenceWarning, DivergenceError
-from .kernels import fused
+from .kernels import coordinate, fused
 
-SOLVERS = ("fista", "gd")
+SOLVERS = ("cd", "fista", "gd")
 
 # Curvature bound of each loss in z: the Lipschitz constant of the mean loss's gradient is
 # this times ||X||_2^2 / N.
@@ -65,11 +65,12 @@ class FitResult:
         ``"gradient_norm"``.
     tolerance : float
         The absolute tolerance that certificate was compared with (see :func:`fit`).
-    history : ndarray of shape (n_iter,) or None
-        F at the point of each iteration's gradient (the extrapolated point for ``fista``),
-        when ``history=True``.
+    history : ndarray or None
+        When ``history=True``: for ``gd`` and ``fista``, F at the point of each iteration's
+        gradient (the extrapolated point for ``fista``), shape (n_iter,); for ``cd``, F at
+        each outer iteration's certificate, shape (n_outer + 1,).
     lr : float
-        The step size used.
+        The step size used (nan for ``cd``, whose steps are per coordinate).
     classes : ndarray of shape (2,) or None
         For the logistic loss, the two labels; ``classes[1]`` is the class coded 1.
     """
@@ -95,7 +96,7 @@ def fit(
     loss: str = "logistic",
     l1: float = 0.0,
     l2: float = 0.0,
-    solver: str = "fista",
+    solver: str = "cd",
     fit_intercept: bool = True,
     lr: float | None = None,
     max_iter: int = 10_000,
@@ -116,8 +117,9 @@ def fit(
     ----------
     X : array-like of shape (n_samples, n_features)
         Dense, finite. float32 is solved in float32, every other real dtype in float64.
-        C-contiguous float32/float64 input is used without a copy; other layouts are copied
-        once to C order, which the row-wise fused pass reads.
+        ``cd`` reads columns: Fortran-ordered (column-major) float32/float64 input is used
+        without a copy, anything else is copied once to Fortran order. ``fista`` and ``gd``
+        read rows: C-ordered input is used as is, anything else copied once to C order.
     y : array-like of shape (n_samples,)
         Targets; for ``loss="logistic"`` any two distinct labels, mapped to {0, 1} in sorted
         order (``result.classes``).
@@ -126,21 +128,26 @@ def fit(
     l1, l2 : float >= 0
         Penalty strengths. scikit-learn's ``Lasso(alpha)`` is ``l1=alpha``;
         ``LogisticRegression(C=C, penalty="l1")`` is ``l1 = 1 / (N C)``.
-    solver : {"fista", "gd"}
+    solver : {"cd", "fista", "gd"}
+        ``"cd"``: coordinate descent on working sets (proximal Newton for the logistic loss),
+        the intercept at its exact optimum for w at every certificate; exact zeros. Beyond X
+        it uses O(N + D) memory.
         ``"fista"``: accelerated proximal gradient with adaptive restart; exact zeros.
         ``"gd"``: the textbook fused gradient step with the subgradient l1 sign(w), sign(0) = 0.
     fit_intercept : bool
         Fit an unpenalized intercept b.
     lr : float > 0 or None
-        Fixed step size. None uses 1 / L, L the Lipschitz constant of the smooth part's
-        gradient, estimated by power iteration.
+        Fixed step size of ``gd`` and ``fista``. None uses 1 / L, L the Lipschitz constant of
+        the smooth part's gradient, estimated by power iteration.
     max_iter : int >= 1
-        Iteration limit.
+        Iteration limit: gradient steps for ``gd`` and ``fista``, epochs over the working set
+        for ``cd``.
     tol : float >= 0
-        Relative tolerance of the stopping certificate, checked every 10 iterations. With
-        l1 > 0 the solver stops when the duality gap is <= tol * F(0, b0); otherwise when the
-        gradient norm is <= tol * ||grad F(0, b0)||_inf, b0 the best intercept for w = 0
-        (0 without intercept). ``tol=0`` runs exactly ``max_iter`` iterations.
+        Relative tolerance of the stopping certificate. The duality gap is compared with
+        tol * F(0, b0), when l1 > 0 (and for ``cd`` whenever l1 > 0 or l2 > 0); otherwise the
+        gradient norm with tol * ||grad F(0, b0)||_inf, b0 the best intercept for w = 0 (0
+        without intercept). ``gd`` and ``fista`` check every 10 iterations, ``cd`` at every
+        outer iteration. ``tol=0`` runs exactly ``max_iter`` iterations.
     w0 : array-like of shape (n_features,) or None
         Warm start for w (not modified). Default zeros.
     intercept0 : float or None
@@ -148,7 +155,7 @@ def fit(
     history : bool
         Record F at every iteration.
     n_threads : int >= 1 or None
-        Threads for the fused pass. None: all of Numba's threads when X takes at least 4 MiB,
+        Threads for the full-gradient passes. None: all of Numba's threads when X takes at least 4 MiB,
         else one.
 
     Returns
@@ -176,6 +183,8 @@ def fit(
     tol = validation.check_nonnegative(tol, "tol")
     if lr is not None:
         lr = validation.check_positive(lr, "lr")
+        if solver == "cd":
+            raise ValueError("lr applies to the gd and fista solvers; cd takes exact coordinate steps: leave lr=None.")
     threads = _thread_count(n_threads)
 
     X = validation.as_matrix(X)
@@ -186,7 +195,7 @@ def fit(
         classes, y = validation.encode_binary_labels(y, n, X.dtype)
     else:
         y = validation.as_float_target(y, n, X.dtype)
-    X = np.ascontiguousarray(X)
+    X = np.asfortranarray(X) if solver == "cd" else np.ascontiguousarray(X)
     w = np.zeros(d, dtype=X.dtype) if w0 is None else validation.as_start(w0, d, X.dtype)
     b_zero = _intercept_at_zero(loss, y) if fit_intercept else 0.0
     if intercept0 is None:
@@ -202,32 +211,46 @@ def fit(
     )
     z = np.empty(n, dtype=X.dtype)
     grad = np.empty(d, dtype=X.dtype)
-    partial = np.empty((n_blocks, d) if n_blocks > 1 else (1, 0), dtype=X.dtype)
-    trace = np.empty(max_iter if history else 0, dtype=X.dtype)
-
-    criterion = fused.DUALITY_GAP if l1 > 0 else fused.GRADIENT_NORM
+    if solver == "cd":
+        criterion = fused.DUALITY_GAP if (l1 > 0 or l2 > 0) else fused.GRADIENT_NORM
+    else:
+        criterion = fused.DUALITY_GAP if l1 > 0 else fused.GRADIENT_NORM
+    step = float("nan")
     with numba_threads(n_blocks):
-        scale = _certificate_scale(code, X, y, dtype(b_zero), criterion, z, partial, grad)
+        scale = _certificate_scale(code, X, y, dtype(b_zero), criterion, solver == "cd", n_blocks > 1, z, grad)
         # A zero scale means (0, b0) is optimal; the smallest positive tolerance still stops
         # there, where tolerance 0 would mean "run max_iter iterations".
         tolerance = tol * max(scale, float(np.finfo(X.dtype).tiny)) if tol > 0 else 0.0
-        step = lr if lr is not None else _default_step(loss, X, l2, fit_intercept)
-        scalars = (dtype(b), dtype(step), dtype(l1), dtype(l2), fit_intercept)
-        if solver == "gd":
-            n_iter, b, status, value = fused.gd_solve(
-                code, X, y, w, *scalars, False, max_iter, dtype(tolerance), criterion,
-                CHECK_EVERY, z, partial, grad, trace,
+        if solver == "cd":
+            trace = np.empty(max_iter + 1 if history else 0, dtype=X.dtype)
+            work_n = [np.empty(n, dtype=X.dtype) for _ in range(3)]
+            work_d = [np.empty(d, dtype=X.dtype) for _ in range(6)]
+            n_iter, n_outer, b, status, value, gap, grad_norm = coordinate.cd_solve(
+                code, X, y, w, dtype(b), dtype(l1), dtype(l2), fit_intercept, max_iter,
+                dtype(tolerance), criterion, n_blocks > 1, z, *work_n, grad, work_d[0],
+                np.empty(d, dtype=np.int64), *work_d[1:], trace,
             )
+            trace = trace[: n_outer + 1]
         else:
-            n_iter, b, status, value = fused.fista_solve(
-                code, X, y, w, *scalars, max_iter, dtype(tolerance), criterion, CHECK_EVERY,
-                np.empty_like(w), np.empty_like(w), z, partial, grad, trace,
-            )
-
-        if status != fused.DIVERGED:
-            value, gap, grad_norm = fused.certificate(
-                code, X, y, w, dtype(b), dtype(l1), dtype(l2), fit_intercept, z, partial, grad
-            )
+            trace = np.empty(max_iter if history else 0, dtype=X.dtype)
+            partial = np.empty((n_blocks, d) if n_blocks > 1 else (1, 0), dtype=X.dtype)
+            step = lr if lr is not None else _default_step(loss, X, l2, fit_intercept)
+            scalars = (dtype(b), dtype(step), dtype(l1), dtype(l2), fit_intercept)
+            if solver == "gd":
+                n_iter, b, status, value = fused.gd_solve(
+                    code, X, y, w, *scalars, False, max_iter, dtype(tolerance), criterion,
+                    CHECK_EVERY, z, partial, grad, trace,
+                )
+            else:
+                n_iter, b, status, value = fused.fista_solve(
+                    code, X, y, w, *scalars, max_iter, dtype(tolerance), criterion, CHECK_EVERY,
+                    np.empty_like(w), np.empty_like(w), z, partial, grad, trace,
+                )
+            trace = trace[:n_iter]
+            if status != fused.DIVERGED:
+                value, gap, grad_norm = fused.certificate(
+                    code, X, y, w, dtype(b), dtype(l1), dtype(l2), fit_intercept, z, partial, grad
+                )
     if status == fused.DIVERGED or not np.isfinite(value):
         raise DivergenceError(_divergence_message(solver, step, lr, loss, X, l2, fit_intercept, n_iter, value))
     criterion_name = "duality_gap" if criterion == fused.DUALITY_GAP else "gradient_norm"
@@ -251,7 +274,7 @@ def fit(
         grad_norm=float(grad_norm),
         criterion=criterion_name,
         tolerance=float(tolerance),
-        history=trace[:n_iter].copy() if history else None,
+        history=trace.copy() if history else None,
         lr=float(step),
         classes=classes,
     )
@@ -280,12 +303,18 @@ def _intercept_at_zero(loss: str, y: np.ndarray) -> float:
     return mean
 
 
-def _certificate_scale(code, X, y, b_zero, criterion, z, partial, grad) -> float:
+def _certificate_scale(code, X, y, b_zero, criterion, column_major, parallel, z, grad) -> float:
     """What ``tol`` is relative to: F(0, b0) for the gap, ||grad F(0, b0)||_inf otherwise."""
-    zeros = np.zeros(X.shape[1], dtype=X.dtype)
-    loss_mean, _residual = fused.gradient(code, X, y, zeros, b_zero, z, partial, grad)
+    z[:] = b_zero
+    loss_mean = coordinate.mean_loss_residual(code, z, y)
     if criterion == fused.DUALITY_GAP:
         return float(loss_mean)
+    if column_major:
+        coordinate.gradient(X, z, parallel, grad)
+    else:
+        zeros = np.zeros(X.shape[1], dtype=X.dtype)
+        partial = np.empty((numba.get_num_threads(), X.shape[1]) if parallel else (1, 0), dtype=X.dtype)
+        fused.gradient(code, X, y, zeros, b_zero, np.empty_like(z), partial, grad)
     return float(np.max(np.abs(grad)))
 
 

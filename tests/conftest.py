@@ -1,4 +1,6 @@
-"""Shared problem generators for the tests."""
+"""Shared problem generators and data loaders for the tests."""
+
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -23,3 +25,34 @@ def make_problem(loss, n, d, seed=0, dtype=np.float64, scale=1.0):
 @pytest.fixture
 def problem():
     return make_problem
+
+
+DATA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+# name -> (file, n_features) of the real data sets in ../shared/data (see its README).
+DATASETS = {
+    "leukemia": ("leu.bz2", 7129),
+    "colon-cancer": ("colon-cancer.bz2", 2000),
+    "arcene": ("arcene_train.bz2", 10000),
+}
+
+
+def load_dataset(name):
+    """(X dense float64 Fortran-ordered, y in {0, 1}) of a shared data set; skips when absent."""
+    file, n_features = DATASETS[name]
+    path = DATA_DIR / file
+    if not path.exists():
+        pytest.skip(f"{path} is absent (the shared data folder is not beside the repository)")
+    datasets = pytest.importorskip("sklearn.datasets")
+    X, y = datasets.load_svmlight_file(str(path), n_features=n_features)
+    return np.asfortranarray(X.toarray()), (y > 0).astype(np.float64)
+
+
+def lambda_max_formula(loss, X, y, fit_intercept):
+    """DESIGN.md's smallest l1 with an all-zero solution, written out for the tests."""
+    n = X.shape[0]
+    if fit_intercept:
+        centered = y - y.mean()
+    else:
+        centered = y - 0.5 if loss == "logistic" else y
+    return np.max(np.abs(X.T @ centered)) / n

@@ -47,8 +47,9 @@ def assert_matches_optimum(result, loss, X, y, l1, l2, coef, intercept):
     assert abs(ours - theirs) <= 1e-8 * abs(theirs) + 1e-7 * result.tolerance
 
 
+@pytest.mark.parametrize("solver", ["cd", "fista"])
 @pytest.mark.parametrize("fit_intercept", [False, True])
-def test_fista_reaches_sklearn_l1_logistic_optimum(fit_intercept):
+def test_reaches_sklearn_l1_logistic_optimum(fit_intercept, solver):
     from sklearn.linear_model import LogisticRegression
 
     X, y = make_problem("logistic", 80, 30, seed=3)
@@ -60,47 +61,50 @@ def test_fista_reaches_sklearn_l1_logistic_optimum(fit_intercept):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         peer.fit(X, y)
-    result = fastreg.fit(X, y, l1=l1, tol=1e-12, max_iter=200_000, fit_intercept=fit_intercept)
+    result = fastreg.fit(X, y, l1=l1, solver=solver, tol=1e-12, max_iter=200_000, fit_intercept=fit_intercept)
     assert_matches_optimum(result, "logistic", X, y, l1, 0.0, peer.coef_, peer.intercept_)
     np.testing.assert_array_equal(result.coef == 0, np.abs(np.ravel(peer.coef_)) < 1e-8)
 
 
-def test_fista_reaches_sklearn_l2_logistic_optimum():
+@pytest.mark.parametrize("solver", ["cd", "fista"])
+def test_reaches_sklearn_l2_logistic_optimum(solver):
     from sklearn.linear_model import LogisticRegression
 
     X, y = make_problem("logistic", 120, 15, seed=4)
     N, l2 = X.shape[0], 0.05
     peer = LogisticRegression(C=1 / (N * l2), tol=1e-14, max_iter=100_000).fit(X, y)
-    result = fastreg.fit(X, y, l2=l2, tol=1e-12, max_iter=100_000)
+    result = fastreg.fit(X, y, l2=l2, solver=solver, tol=1e-12, max_iter=100_000)
     assert_matches_optimum(result, "logistic", X, y, 0.0, l2, peer.coef_, peer.intercept_)
 
 
+@pytest.mark.parametrize("solver", ["cd", "fista"])
 @pytest.mark.parametrize("fit_intercept", [False, True])
 @pytest.mark.parametrize("shape", [(100, 20), (30, 200)])
-def test_fista_reaches_sklearn_lasso_and_elastic_net(fit_intercept, shape):
+def test_reaches_sklearn_lasso_and_elastic_net(fit_intercept, shape, solver):
     from sklearn.linear_model import ElasticNet, Lasso
 
     X, y = make_problem("squared", *shape, seed=5)
     lasso = Lasso(alpha=0.05, tol=1e-14, max_iter=1_000_000, fit_intercept=fit_intercept).fit(X, y)
-    result = fastreg.fit(X, y, loss="squared", l1=0.05, tol=1e-12, max_iter=500_000, fit_intercept=fit_intercept)
+    result = fastreg.fit(X, y, loss="squared", l1=0.05, solver=solver, tol=1e-12, max_iter=500_000, fit_intercept=fit_intercept)
     assert_matches_optimum(result, "squared", X, y, 0.05, 0.0, lasso.coef_, lasso.intercept_)
 
     enet = ElasticNet(alpha=0.1, l1_ratio=0.3, tol=1e-14, max_iter=1_000_000, fit_intercept=fit_intercept).fit(X, y)
-    result = fastreg.fit(X, y, loss="squared", l1=0.03, l2=0.07, tol=1e-12, max_iter=500_000, fit_intercept=fit_intercept)
+    result = fastreg.fit(X, y, loss="squared", l1=0.03, l2=0.07, solver=solver, tol=1e-12, max_iter=500_000, fit_intercept=fit_intercept)
     assert_matches_optimum(result, "squared", X, y, 0.03, 0.07, enet.coef_, enet.intercept_)
 
 
-def test_fista_reaches_sklearn_ridge_optimum():
+@pytest.mark.parametrize("solver", ["cd", "fista"])
+def test_reaches_sklearn_ridge_optimum(solver):
     from sklearn.linear_model import Ridge
 
     X, y = make_problem("squared", 60, 10, seed=6)
     N, alpha = X.shape[0], 3.0
     peer = Ridge(alpha=alpha, tol=1e-14, solver="cholesky").fit(X, y)
-    result = fastreg.fit(X, y, loss="squared", l2=alpha / N, tol=1e-12, max_iter=100_000)
+    result = fastreg.fit(X, y, loss="squared", l2=alpha / N, solver=solver, tol=1e-12, max_iter=100_000)
     assert_matches_optimum(result, "squared", X, y, 0.0, alpha / N, peer.coef_, peer.intercept_)
 
 
-@pytest.mark.parametrize("solver", ["fista", "gd"])
+@pytest.mark.parametrize("solver", ["cd", "fista", "gd"])
 @pytest.mark.parametrize("loss", ["logistic", "squared"])
 def test_certificate_at_return_is_below_tolerance_and_bounds_suboptimality(solver, loss):
     X, y = make_problem(loss, 70, 12, seed=7)
@@ -122,19 +126,22 @@ def test_tol_zero_runs_exactly_max_iter():
     for solver in ("fista", "gd"):
         result = fastreg.fit(X, y, l1=0.01, solver=solver, tol=0, max_iter=37, history=True)
         assert result.n_iter == 37 and len(result.history) == 37 and not result.converged
+    result = fastreg.fit(X, y, l1=0.01, tol=0, max_iter=37, history=True)
+    assert result.n_iter == 37 and not result.converged
+    assert np.all(np.diff(result.history) <= 1e-15)  # cd: F at each certificate never rises
 
 
 def test_warm_start_at_the_optimum_stops_at_the_first_check():
     X, y = make_problem("logistic", 60, 8)
     solved = fastreg.fit(X, y, l1=0.01, tol=1e-10, max_iter=100_000)
-    again = fastreg.fit(X, y, l1=0.01, tol=1e-6, w0=solved.coef, intercept0=solved.intercept)
+    again = fastreg.fit(X, y, l1=0.01, solver="fista", tol=1e-6, w0=solved.coef, intercept0=solved.intercept)
     assert again.n_iter == fastreg.solvers.CHECK_EVERY and again.converged
 
 
 def test_separable_data_without_penalty_stays_finite():
     X = np.vstack([np.full((20, 2), 2.0), np.full((20, 2), -2.0)]) + np.random.default_rng(0).normal(0, 0.5, (40, 2))
     y = np.r_[np.ones(20), np.zeros(20)]
-    for solver in ("fista", "gd"):
+    for solver in ("cd", "fista", "gd"):
         result = fastreg.fit(X, y, solver=solver, tol=0, max_iter=5000, history=True)
         assert np.all(np.isfinite(result.history)) and np.isfinite(result.objective)
         assert np.all(np.isfinite(result.coef)) and result.gap == np.inf  # no penalty: no dual interior
@@ -201,9 +208,9 @@ def test_inputs_are_not_modified():
 
 def test_c_contiguous_float64_input_is_not_copied():
     X, y = make_problem("squared", 4000, 250)
-    fastreg.fit(X, y, loss="squared", l1=0.1, lr=0.01, max_iter=3, tol=0)  # compile outside the trace
+    fastreg.fit(X, y, loss="squared", l1=0.1, solver="fista", lr=0.01, max_iter=3, tol=0)  # compile outside the trace
     tracemalloc.start()
-    fastreg.fit(X, y, loss="squared", l1=0.1, lr=0.01, max_iter=3, tol=0)
+    fastreg.fit(X, y, loss="squared", l1=0.1, solver="fista", lr=0.01, max_iter=3, tol=0)
     _current, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     assert peak < 0.1 * X.nbytes

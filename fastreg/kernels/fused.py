@@ -290,51 +290,70 @@ def certificate(loss, X, y, w, b, l1, l2, fit_intercept, z_out, partial_out, gra
     F(w, b) - D(u), D(u) = -mean_i f*(u_i) - h*(-X^T u / N), h the penalty. The gap is inf
     without a penalty, whose dual has a single feasible point.
     """
-    n, d = X.shape
     zero = X.dtype.type(0.0)
-    one = X.dtype.type(1.0)
     loss_mean, residual_mean = gradient(loss, X, y, w, b, z_out, partial_out, grad_out)
     value = loss_mean + penalty(w, l1, l2)
 
-    grad_norm = abs(residual_mean) if fit_intercept else zero
-    for j in range(d):
-        gj = grad_out[j] + l2 * w[j]
+    grad_norm = max(abs(residual_mean) if fit_intercept else zero, subgradient_norm(w, grad_out, l1, l2))
+    if l1 == zero and l2 == zero:
+        return value, np.inf, grad_norm
+
+    if fit_intercept:
+        for i in range(X.shape[0]):
+            z_out[i] -= b
+        b_opt = optimal_intercept(loss, z_out, y, b)
+        gradient(loss, X, y, w, b_opt, z_out, partial_out, grad_out)
+    for i in range(X.shape[0]):
+        z_out[i] = residual(loss, z_out[i], y[i])
+    dual = dual_objective(loss, z_out, y, grad_out, l1, l2)
+    return value, max(value - dual, zero), grad_norm
+
+
+@kernel
+def subgradient_norm(w, grad, l1, l2):
+    """Infinity norm of the minimum-norm subgradient grad + l2 w + l1 d|w| of F in w; w, grad (D,)."""
+    zero = w.dtype.type(0.0)
+    norm = zero
+    for j in range(w.shape[0]):
+        gj = grad[j] + l2 * w[j]
         if w[j] > zero:
             gj = abs(gj + l1)
         elif w[j] < zero:
             gj = abs(gj - l1)
         else:
             gj = max(abs(gj) - l1, zero)
-        grad_norm = max(grad_norm, gj)
+        norm = max(norm, gj)
+    return norm
 
-    if l1 == zero and l2 == zero:
-        return value, np.inf, grad_norm
 
-    if fit_intercept:
-        for i in range(n):
-            z_out[i] -= b
-        b_opt = optimal_intercept(loss, z_out, y, b)
-        gradient(loss, X, y, w, b_opt, z_out, partial_out, grad_out)
+@kernel
+def dual_objective(loss, r, y, grad, l1, l2):
+    """D(u) at the dual point u = s r built from the residuals r_i = f'(z_i, y_i) (N,).
 
-    scale = one
+    grad (D,) is the loss gradient X^T r / N over the features the dual is taken on.
+    s <= 1 is the largest scale that keeps ||X^T u||_inf / N <= l1 when l2 = 0;
+    D(u) = -mean_i f*(u_i) - h*(-X^T u / N), h the penalty. When the problem has an
+    intercept, r must come from the optimal intercept, so that sum(u) = 0.
+    """
+    zero = r.dtype.type(0.0)
+    scale = r.dtype.type(1.0)
     if l2 == zero:
         grad_max = zero
-        for j in range(d):
-            grad_max = max(grad_max, abs(grad_out[j]))
+        for j in range(grad.shape[0]):
+            grad_max = max(grad_max, abs(grad[j]))
         if grad_max > l1:
             scale = l1 / grad_max
     conjugate_sum = zero
-    for i in range(n):
-        _loss_i, r = loss_residual(loss, z_out[i], y[i])
-        conjugate_sum += conjugate(loss, scale * r, y[i])
-    dual = -conjugate_sum / X.dtype.type(n)
+    for i in range(r.shape[0]):
+        conjugate_sum += conjugate(loss, scale * r[i], y[i])
+    dual = -conjugate_sum / r.dtype.type(r.shape[0])
     if l2 > zero:
         excess_sum = zero
-        for j in range(d):
-            excess = max(abs(scale * grad_out[j]) - l1, zero)
+        for j in range(grad.shape[0]):
+            excess = max(abs(grad[j]) - l1, zero)
             excess_sum += excess * excess
-        dual -= excess_sum / (X.dtype.type(2.0) * l2)
-    return value, max(value - dual, zero), grad_norm
+        dual -= excess_sum / (r.dtype.type(2.0) * l2)
+    return dual
 
 
 @kernel

@@ -1,0 +1,592 @@
+"""Coordinate descent on a Fortran-ordered X, with working sets and a duality-gap certificate.
+
+X is (N, D) in column-major order, so column j is one contiguous read. The solver keeps the
+sample state current in place as coefficients change, and never forms X w from scratch after
+the start:
+
+- squared loss: the residual r = X w + b - y. A coordinate update reads column j once for
+  the gradient X_j^T r / N, takes the elastic-net proximal step with the coordinate's
+  curvature ||X_j||^2 / N, and adds the change times X_j to r.
+- logistic loss: proximal Newton. At the current z = X w + b the loss is replaced by its
+  quadratic model with weights p (1 - p), p = sigmoid(z); CD epochs minimize the model plus
+  the penalty over the working set, keeping dz = X dw + db current; a backtracking line
+  search on the true objective takes the step.
+
+The outer loop computes the full gradient X^T f'(z) / N, the duality gap and the gradient
+norm, stops on the certificate, and otherwise picks the working set: the features with
+w_j != 0 and those that violate the optimality condition |grad_j| <= l1 most. The inner solve
+on the working set stops at a fraction of the outer gap. The intercept is moved to its exact
+optimum for the current w (a Newton solve in one variable) before every certificate, so the
+dual point satisfies sum(u) = 0 and imbalanced classes converge.
+
+Conventions as in ``fused``: mean loss, labels in {0, 1}, every scalar in the dtype of X.
+"""
+
+import numpy as np
+from numba import prange
+
+from .._jit import kernel
+from . import fused
+
+# The first working set holds this many features (fewer if fewer violate the conditions).
+WORKING_SET_START = 10
+
+# An inner solve on the working set stops when its own certificate falls below this fraction
+# of the outer one: solving the subproblem more exactly than the outer gap is wasted work.
+INNER_FRACTION = 0.3
+
+# The squared-loss inner solve checks its certificate every this many epochs (one extra read
+# of the working set's columns per check), and at the same time tries an Anderson
+# extrapolation from the last EPOCHS_PER_CHECK iterates (Bertrand and Massias, 2021).
+EPOCHS_PER_CHECK = 5
+
+# Proximal Newton: CD epochs on one quadratic model at most, and the model's optimality
+# violation, relative to its first epoch, at which the inner CD stops.
+NEWTON_EPOCHS = 20
+NEWTON_FRACTION = 0.1
+
+# Backtracking line search: halvings at most, and the sufficient-decrease constant.
+LINE_SEARCH_STEPS = 30
+ARMIJO = 1e-4
+
+
+@kernel
+def predictor(X, w, b, z_out):
+    """z = X w + b, adding only the columns with w_j != 0; X (N, D) Fortran, z_out (N,)."""
+    n, d = X.shape
+    for i in range(n):
+        z_out[i] = b
+    for j in range(d):
+        wj = w[j]
+        if wj != 0:
+            for i in range(n):
+                z_out[i] += wj * X[i, j]
+
+
+@kernel
+def column_dot(X, j, v):
+    """X[:, j]^T v; X (N, D) Fortran, v (N,)."""
+    total = X.dtype.type(0.0)
+    for i in range(X.shape[0]):
+        total += X[i, j] * v[i]
+    return total
+
+
+@kernel
+def column_axpy(X, j, alpha, center, v):
+    """v += alpha (X[:, j] - center) in place; X (N, D) Fortran, v (N,)."""
+    for i in range(X.shape[0]):
+        v[i] += alpha * (X[i, j] - center)
+
+
+@kernel
+def inner_product(u, v):
+    """u^T v for vectors u, v (N,), without BLAS (which Numba takes from SciPy)."""
+    total = u.dtype.type(0.0)
+    for i in range(u.shape[0]):
+        total += u[i] * v[i]
+    return total
+
+
+@kernel
+def sum_of_squares(u):
+    """u^T u for a vector u (N,)."""
+    return inner_product(u, u)
+
+
+@kernel
+def gradient_serial(X, r, grad_out):
+    """grad = X^T r / N over all columns; X (N, D) Fortran, r (N,), grad_out (D,)."""
+    inv_n = X.dtype.type(1.0) / X.dtype.type(X.shape[0])
+    for j in range(X.shape[1]):
+        grad_out[j] = column_dot(X, j, r) * inv_n
+
+
+@kernel(parallel=True)
+def gradient_parallel(X, r, grad_out):
+    """:func:`gradient_serial` with the columns split over threads (each column is independent,
+    so the result does not depend on the thread count)."""
+    inv_n = X.dtype.type(1.0) / X.dtype.type(X.shape[0])
+    for j in prange(X.shape[1]):
+        grad_out[j] = column_dot(X, j, r) * inv_n
+
+
+@kernel
+def gradient(X, r, parallel, grad_out):
+    """grad = X^T r / N (D,), on all threads when parallel."""
+    if parallel:
+        gradient_parallel(X, r, grad_out)
+    else:
+        gradient_serial(X, r, grad_out)
+
+
+@kernel
+def soft_threshold_shrink(u, l1, curvature, l2):
+    """argmin_v (curvature / 2) v^2 - u v + l1 |v| + (l2 / 2) v^2 = soft(u, l1) / (curvature + l2)."""
+    # NumPy: np.sign(u) * np.maximum(np.abs(u) - l1, 0) / (curvature + l2)
+    if u > l1:
+        return (u - l1) / (curvature + l2)
+    if u < -l1:
+        return (u + l1) / (curvature + l2)
+    return u - u
+
+
+@kernel
+def violation(w, g, l1, l2):
+    """Distance of the one-coordinate subdifferential g + l2 w + l1 d|w| to 0 (scalars)."""
+    zero = w - w
+    gj = g + l2 * w
+    if w > zero:
+        return abs(gj + l1)
+    if w < zero:
+        return abs(gj - l1)
+    return max(abs(gj) - l1, zero)
+
+
+@kernel
+def working_set_penalty(w, ws, count, l1, l2):
+    """l1 ||w_S||_1 + (l2 / 2) ||w_S||^2 over the working set S = ws[:count]."""
+    zero = w.dtype.type(0.0)
+    abs_sum = zero
+    square_sum = zero
+    for k in range(count):
+        wj = w[ws[k]]
+        abs_sum += abs(wj)
+        square_sum += wj * wj
+    return l1 * abs_sum + w.dtype.type(0.5) * l2 * square_sum
+
+
+@kernel
+def anderson_weights(iterates):
+    """Weights c, sum(c) = 1, minimizing ||sum_k c_k (u_{k+1} - u_k)||; iterates (K + 1, M).
+
+    Solves (U U^T) c = 1, U the K differences, by Gaussian elimination with partial pivoting
+    (no LAPACK: Numba takes it from SciPy). Returns an empty array when the system is singular.
+    """
+    k_count = iterates.shape[0] - 1
+    zero = iterates.dtype.type(0.0)
+    diffs = iterates[1:] - iterates[:-1]
+    system = np.empty((k_count, k_count + 1), dtype=iterates.dtype)
+    for a in range(k_count):
+        for c in range(k_count):
+            system[a, c] = np.sum(diffs[a] * diffs[c])
+        system[a, k_count] = iterates.dtype.type(1.0)
+    for col in range(k_count):
+        pivot = col
+        for row in range(col + 1, k_count):
+            if abs(system[row, col]) > abs(system[pivot, col]):
+                pivot = row
+        if system[pivot, col] == zero:
+            return np.empty(0, dtype=iterates.dtype)
+        if pivot != col:
+            for c in range(k_count + 1):
+                system[col, c], system[pivot, c] = system[pivot, c], system[col, c]
+        for row in range(col + 1, k_count):
+            factor = system[row, col] / system[col, col]
+            for c in range(col, k_count + 1):
+                system[row, c] -= factor * system[col, c]
+    weights = np.empty(k_count, dtype=iterates.dtype)
+    for row in range(k_count - 1, -1, -1):
+        total = system[row, k_count]
+        for c in range(row + 1, k_count):
+            total -= system[row, c] * weights[c]
+        weights[row] = total / system[row, row]
+    total = np.sum(weights)
+    if not np.isfinite(total) or total == zero:
+        return np.empty(0, dtype=iterates.dtype)
+    return weights / total
+
+
+@kernel
+def select_working_set(w, grad, l1, l2, size, score_work, ws_out):
+    """Fill ws_out with up to ``size`` features, in increasing order; returns how many.
+
+    Every feature with w_j != 0 is kept; the rest of the room goes to the features whose
+    optimality condition |grad_j| <= l1 is violated most. Features that satisfy it and are 0
+    are left out even if there is room.
+    """
+    d = w.shape[0]
+    zero = w.dtype.type(0.0)
+    candidates = 0
+    for j in range(d):
+        if w[j] != zero:
+            score_work[j] = np.inf
+        else:
+            score_work[j] = violation(w[j], grad[j], l1, l2)
+        if score_work[j] > zero:
+            candidates += 1
+    count = min(size, candidates)
+    if count == candidates:
+        k = 0
+        for j in range(d):
+            if score_work[j] > zero:
+                ws_out[k] = j
+                k += 1
+        return count
+    order = np.argsort(-score_work)
+    chosen = np.sort(order[:count])
+    for k in range(count):
+        ws_out[k] = chosen[k]
+    return count
+
+
+@kernel
+def squared_subproblem(X, y, r, w, b, ws, count, l1, l2, fit_intercept, criterion, inner_tol,
+                       max_epochs, center, curvature, grad_work):
+    """CD epochs for the squared loss on the features ws[:count]; r = X w + b - y kept current.
+
+    With an intercept, the columns are centered implicitly: a change delta of w_j moves b by
+    -delta mean(X_j), which keeps b optimal (mean(r) = 0) and makes the coordinate's
+    curvature the centered ||X_j - mean(X_j)||^2 / N. Uncentered data would otherwise couple
+    every coordinate to the intercept and slow CD to a crawl. center (D,) and curvature (D,)
+    cache mean(X_j) and that curvature (curvature < 0: not computed yet). With an intercept,
+    b must be optimal on entry. Stops when the working set's own certificate is <= inner_tol, checked every
+    EPOCHS_PER_CHECK epochs, or after max_epochs. Returns (epochs, b).
+    """
+    n = X.shape[0]
+    zero = X.dtype.type(0.0)
+    inv_n = X.dtype.type(1.0) / X.dtype.type(n)
+    for k in range(count):
+        j = ws[k]
+        if curvature[j] < zero:
+            total = zero
+            squares = zero
+            for i in range(n):
+                x = X[i, j]
+                total += x
+                squares += x * x
+            mean = total * inv_n if fit_intercept else zero
+            center[j] = mean
+            curvature[j] = max(squares * inv_n - mean * mean, zero)
+    iterates = np.empty((EPOCHS_PER_CHECK + 1, count), dtype=X.dtype)
+    for k in range(count):
+        iterates[0, k] = w[ws[k]]
+    trial_w = np.empty(count, dtype=X.dtype)
+    trial_r = np.empty(n, dtype=X.dtype)
+    epochs = 0
+    while epochs < max_epochs:
+        for k in range(count):
+            j = ws[k]
+            lj = curvature[j]
+            if lj == zero:
+                continue
+            old = w[j]
+            new = soft_threshold_shrink(lj * old - column_dot(X, j, r) * inv_n, l1, lj, l2)
+            if new != old:
+                column_axpy(X, j, new - old, center[j], r)
+                b -= (new - old) * center[j]
+                w[j] = new
+        if fit_intercept:
+            # Removes the rounding drift of mean(r) = 0.
+            shift = -np.mean(r)
+            for i in range(n):
+                r[i] += shift
+            b += shift
+        epochs += 1
+        slot = epochs % EPOCHS_PER_CHECK
+        for k in range(count):
+            iterates[EPOCHS_PER_CHECK if slot == 0 else slot, k] = w[ws[k]]
+        if slot != 0:
+            continue
+        b = anderson_step(X, y, r, w, b, ws, count, l1, l2, fit_intercept, center, iterates, trial_w, trial_r)
+        for k in range(count):
+            iterates[0, k] = w[ws[k]]
+        norm = zero
+        for k in range(count):
+            j = ws[k]
+            grad_work[k] = column_dot(X, j, r) * inv_n
+            norm = max(norm, violation(w[j], grad_work[k], l1, l2))
+        if criterion == fused.DUALITY_GAP:
+            value = X.dtype.type(0.5) * sum_of_squares(r) * inv_n + working_set_penalty(w, ws, count, l1, l2)
+            stop = value - fused.dual_objective(fused.SQUARED, r, y, grad_work[:count], l1, l2)
+        else:
+            stop = norm
+        if stop <= inner_tol:
+            break
+    return epochs, b
+
+
+@kernel
+def anderson_step(X, y, r, w, b, ws, count, l1, l2, fit_intercept, center, iterates, trial_w, trial_r):
+    """Replace (w, r, b) by the Anderson extrapolation of the iterates if it lowers F; returns b.
+
+    The extrapolated point mixes the last iterates with the weights of
+    :func:`anderson_weights`; its residual costs one read of the working set's columns.
+    """
+    n = X.shape[0]
+    zero = X.dtype.type(0.0)
+    weights = anderson_weights(iterates)
+    if weights.shape[0] == 0:
+        return b
+    for k in range(count):
+        total = zero
+        for m in range(weights.shape[0]):
+            total += weights[m] * iterates[m + 1, k]
+        trial_w[k] = total
+    trial_b = b
+    for i in range(n):
+        trial_r[i] = r[i]
+    for k in range(count):
+        j = ws[k]
+        change = trial_w[k] - w[j]
+        if change != zero:
+            column_axpy(X, j, change, center[j], trial_r)
+            trial_b -= change * center[j]
+    if fit_intercept:
+        shift = -np.mean(trial_r)
+        for i in range(n):
+            trial_r[i] += shift
+        trial_b += shift
+    half = X.dtype.type(0.5)
+    current = half * sum_of_squares(r) / X.dtype.type(n)
+    trial = half * sum_of_squares(trial_r) / X.dtype.type(n)
+    for k in range(count):
+        old = w[ws[k]]
+        new = trial_w[k]
+        trial += l1 * abs(new) + half * l2 * new * new
+        current += l1 * abs(old) + half * l2 * old * old
+    if not trial < current:
+        return b
+    for k in range(count):
+        w[ws[k]] = trial_w[k]
+    for i in range(n):
+        r[i] = trial_r[i]
+    return trial_b
+
+
+@kernel
+def mean_loss_residual(loss, z, y):
+    """Mean loss at z (N,), overwriting z with the residuals f'(z_i, y_i)."""
+    loss_sum = z.dtype.type(0.0)
+    for i in range(z.shape[0]):
+        loss_i, z[i] = fused.loss_residual(loss, z[i], y[i])
+        loss_sum += loss_i
+    return loss_sum / z.dtype.type(z.shape[0])
+
+
+@kernel
+def logistic_state(z, y, r_out, h_out):
+    """Mean loss at z; r_out = sigmoid(z) - y and h_out = p (1 - p), the loss's curvature (N,)."""
+    one = z.dtype.type(1.0)
+    loss_sum = z.dtype.type(0.0)
+    for i in range(z.shape[0]):
+        loss_i, ri = fused.loss_residual(fused.LOGISTIC, z[i], y[i])
+        p = ri + y[i]
+        loss_sum += loss_i
+        r_out[i] = ri
+        h_out[i] = p * (one - p)
+    return loss_sum / z.dtype.type(z.shape[0])
+
+
+@kernel
+def logistic_trial_loss(z, dz, t, y):
+    """Mean loss at z + t dz (N,)."""
+    loss_sum = z.dtype.type(0.0)
+    for i in range(z.shape[0]):
+        loss_i, _r = fused.loss_residual(fused.LOGISTIC, z[i] + t * dz[i], y[i])
+        loss_sum += loss_i
+    return loss_sum / z.dtype.type(z.shape[0])
+
+
+@kernel
+def shift_to_optimal_intercept(loss, z, y):
+    """Add to z (N,) the intercept change that minimizes the mean loss; returns the change."""
+    shift = fused.optimal_intercept(loss, z, y, z.dtype.type(0.0))
+    for i in range(z.shape[0]):
+        z[i] += shift
+    return shift
+
+
+@kernel
+def logistic_subproblem(X, y, z, w, b, ws, count, l1, l2, fit_intercept, criterion, inner_tol,
+                        max_epochs, r, h, dz, grad_work, hess_work, center_work, w_new):
+    """Proximal Newton for the logistic loss on the features ws[:count]; z = X w + b kept current.
+
+    Each Newton iteration: move b to its optimum, stop if the working set's certificate is
+    <= inner_tol, else run CD epochs on the quadratic model until its optimality violation
+    falls to NEWTON_FRACTION of the first epoch's, then backtrack on the true objective.
+    With an intercept the model's columns are centered implicitly with the weights h: a
+    change delta of w_j moves b by -delta mean_h(X_j), which keeps the model's intercept
+    optimal. Returns (CD epochs run, b).
+    """
+    n = X.shape[0]
+    zero = X.dtype.type(0.0)
+    one = X.dtype.type(1.0)
+    half = X.dtype.type(0.5)
+    inv_n = one / X.dtype.type(n)
+    epochs = 0
+    while epochs < max_epochs:
+        if fit_intercept:
+            b += shift_to_optimal_intercept(fused.LOGISTIC, z, y)
+        loss_mean = logistic_state(z, y, r, h)
+        h_sum = zero
+        for i in range(n):
+            h_sum += h[i]
+        value = loss_mean + working_set_penalty(w, ws, count, l1, l2)
+        norm = zero
+        for k in range(count):
+            j = ws[k]
+            g = zero
+            hx = zero
+            hxx = zero
+            for i in range(n):
+                x = X[i, j]
+                g += x * r[i]
+                hx += h[i] * x
+                hxx += h[i] * x * x
+            mean = hx / h_sum if fit_intercept and h_sum > zero else zero
+            grad_work[k] = g * inv_n
+            center_work[k] = mean
+            hess_work[k] = max(hxx - mean * hx, zero) * inv_n
+            norm = max(norm, violation(w[j], grad_work[k], l1, l2))
+        if criterion == fused.DUALITY_GAP:
+            stop = value - fused.dual_objective(fused.LOGISTIC, r, y, grad_work[:count], l1, l2)
+        else:
+            stop = norm
+        if stop <= inner_tol:
+            break
+
+        dz[:] = zero
+        db = zero
+        for k in range(count):
+            w_new[k] = w[ws[k]]
+        first = zero
+        for epoch in range(NEWTON_EPOCHS):
+            model_norm = zero
+            for k in range(count):
+                j = ws[k]
+                hj = hess_work[k]
+                if hj == zero:
+                    continue
+                g = zero
+                for i in range(n):
+                    g += X[i, j] * (r[i] + h[i] * dz[i])
+                g *= inv_n
+                current = w_new[k]
+                model_norm = max(model_norm, violation(current, g, l1, l2))
+                new = soft_threshold_shrink(hj * current - g, l1, hj, l2)
+                if new != current:
+                    column_axpy(X, j, new - current, center_work[k], dz)
+                    db -= (new - current) * center_work[k]
+                    w_new[k] = new
+            epochs += 1
+            if epoch == 0:
+                first = model_norm
+            if epochs >= max_epochs or (epoch > 0 and model_norm <= NEWTON_FRACTION * first):
+                break
+
+        # Tseng and Yun's decrease model: grad^T d + P(w + d) - P(w) < 0 for a descent step.
+        # The penalty change is summed per coordinate: near the optimum it is far below the
+        # rounding of the penalty itself.
+        decrease = inner_product(r, dz) * inv_n
+        for k in range(count):
+            old = w[ws[k]]
+            new = w_new[k]
+            decrease += l1 * (abs(new) - abs(old)) + half * l2 * (new - old) * (new + old)
+        if not decrease < zero:
+            break
+        # Near the optimum the decrease falls below the rounding of the mean loss; a change
+        # of F within rounding accepts the step, which the model says is a descent step.
+        slack = X.dtype.type(16.0) * np.finfo(X.dtype).eps * abs(value)
+        t = one
+        accepted = False
+        for _ in range(LINE_SEARCH_STEPS):
+            trial = logistic_trial_loss(z, dz, t, y)
+            for k in range(count):
+                v = w[ws[k]] + t * (w_new[k] - w[ws[k]])
+                trial += l1 * abs(v) + half * l2 * v * v
+            if trial <= value + ARMIJO * t * decrease + slack:
+                accepted = True
+                break
+            t *= half
+        if not accepted:
+            break
+        for k in range(count):
+            j = ws[k]
+            w[j] += t * (w_new[k] - w[j])
+        for i in range(n):
+            z[i] += t * dz[i]
+        b += t * db
+    return epochs, b
+
+
+@kernel
+def cd_solve(loss, X, y, w, b, l1, l2, fit_intercept, max_epochs, tol, criterion, parallel,
+             z, r, h, dz, grad, score_work, ws, center, curvature, grad_work, hess_work, w_new,
+             history_out):
+    """Working-set coordinate descent inside Numba; w (D,) updated in place, X (N, D) Fortran.
+
+    Stops once the certificate chosen by criterion (duality gap or gradient norm, at the
+    optimal intercept) is <= tol > 0, or when max_epochs epochs over working sets have run.
+    z, r, h, dz (N,) and score_work, center, curvature, grad_work, hess_work, w_new (D,),
+    ws (D,) int64 are work arrays; history_out (max_epochs + 1,) or (0,) receives the objective at each
+    certificate. Returns (epochs, outer iterations, b, status, objective, gap, gradient
+    norm), the last three at the returned (w, b).
+    """
+    n, d = X.shape
+    zero = X.dtype.type(0.0)
+    inv_n = X.dtype.type(1.0) / X.dtype.type(n)
+    predictor(X, w, b, z)
+    if loss == fused.SQUARED:
+        for i in range(n):
+            r[i] = z[i] - y[i]
+    curvature[:] = -X.dtype.type(1.0)
+    size = WORKING_SET_START
+    epochs = 0
+    outer = 0
+    status = fused.MAX_ITER
+    while True:
+        if loss == fused.SQUARED:
+            if fit_intercept:
+                shift = -np.mean(r)
+                for i in range(n):
+                    r[i] += shift
+                b += shift
+            loss_mean = X.dtype.type(0.5) * sum_of_squares(r) * inv_n
+        else:
+            if fit_intercept:
+                b += shift_to_optimal_intercept(loss, z, y)
+            loss_mean = logistic_state(z, y, r, h)
+        gradient(X, r, parallel, grad)
+        value = loss_mean + fused.penalty(w, l1, l2)
+        grad_norm = fused.subgradient_norm(w, grad, l1, l2)
+        if fit_intercept:
+            grad_norm = max(grad_norm, abs(np.mean(r)))
+        gap = X.dtype.type(np.inf)
+        if l1 > zero or l2 > zero:
+            gap = max(value - fused.dual_objective(loss, r, y, grad, l1, l2), zero)
+        stop = gap if criterion == fused.DUALITY_GAP else grad_norm
+        if history_out.shape[0] > 0:
+            history_out[outer] = value
+        if tol > zero and stop <= tol:
+            status = fused.CONVERGED
+            break
+        if epochs >= max_epochs:
+            break
+
+        nnz = 0
+        for j in range(d):
+            if w[j] != zero:
+                nnz += 1
+        size = min(d, max(size, 2 * nnz))
+        count = select_working_set(w, grad, l1, l2, size, score_work, ws)
+        if count == 0:
+            # Nothing violates the optimality conditions: only rounding separates the
+            # certificate from 0, and no coordinate step can reduce it.
+            break
+        inner_tol = INNER_FRACTION * max(stop, tol)
+        if loss == fused.SQUARED:
+            ran, b = squared_subproblem(X, y, r, w, b, ws, count, l1, l2, fit_intercept, criterion,
+                                        inner_tol, max_epochs - epochs, center, curvature, grad_work)
+        else:
+            ran, b = logistic_subproblem(X, y, z, w, b, ws, count, l1, l2, fit_intercept, criterion,
+                                         inner_tol, max_epochs - epochs, r, h, dz, grad_work,
+                                         hess_work, center, w_new)
+        epochs += ran
+        outer += 1
+        if ran == 0:
+            # The working set was already solved to inner_tol: the violation is outside it.
+            if count == d:
+                break
+            size = min(d, 2 * size)
+    return epochs, outer, b, status, value, gap, grad_norm
