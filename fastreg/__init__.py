@@ -6,20 +6,28 @@ imported on first use, so ``import fastreg`` stays light and never imports sciki
 """
 
 from .exceptions import ConvergenceWarning, DivergenceError
+from .path import CrossValidation, Path, cross_validate_path, lambda_max, regularization_path
 from .solvers import FitResult, fit
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ConvergenceWarning",
+    "CrossValidation",
     "DivergenceError",
     "FitResult",
     "LinearRegression",
+    "LinearRegressionCV",
     "LogisticRegression",
+    "LogisticRegressionCV",
+    "Path",
+    "cross_validate_path",
     "fit",
+    "lambda_max",
+    "regularization_path",
 ]
 
-_LAZY = {"LogisticRegression", "LinearRegression", "NotFittedError"}
+_LAZY = {"LogisticRegression", "LinearRegression", "LogisticRegressionCV", "LinearRegressionCV", "NotFittedError"}
 
 
 def __getattr__(name):

@@ -15,6 +15,7 @@ import warnings
 import numpy as np
 
 from . import validation
+from .path import cross_validate_path
 from .solvers import fit as _fit
 
 try:
@@ -91,11 +92,32 @@ class _RegularizedLinearModel(_Base):
             max_iter=self.max_iter,
             tol=self.tol,
         )
-        self.coef_ = result.coef
-        self.intercept_ = result.intercept
-        self.n_iter_ = result.n_iter
-        self.n_features_in_ = result.coef.shape[0]
+        self._set_solution(result.coef, result.intercept, result.n_iter)
         return result
+
+    @classmethod
+    def from_path(cls, path, index: int):
+        """The fitted estimator at ``path.lambdas[index]`` of a :class:`fastreg.Path`.
+
+        Its ``l1`` and ``l2`` are that lambda's (``lam * l1_ratio``, ``lam * (1 - l1_ratio)``).
+        """
+        if path.loss != cls._loss:
+            raise ValueError(f"{cls.__name__} needs a path of the {cls._loss} loss; this path is {path.loss}.")
+        index = validation.check_positive_int(index + 1, "index + 1") - 1
+        if index >= len(path):
+            raise ValueError(f"index={index} is outside the path's {len(path)} lambdas.")
+        lam = float(path.lambdas[index])
+        estimator = cls(l1=lam * path.l1_ratio, l2=lam * (1.0 - path.l1_ratio), fit_intercept=path.fit_intercept)
+        estimator._set_solution(path.coefs[index].copy(), float(path.intercepts[index]), int(path.n_iter[index]))
+        if path.classes is not None:
+            estimator.classes_ = path.classes
+        return estimator
+
+    def _set_solution(self, coef, intercept, n_iter):
+        self.coef_ = coef
+        self.intercept_ = intercept
+        self.n_iter_ = n_iter
+        self.n_features_in_ = coef.shape[0]
 
     def _column_to_1d(self, y):
         if y is None:
@@ -230,3 +252,98 @@ class LinearRegression(_RegressorMixin, _RegularizedLinearModel):
     def predict(self, X):
         """Predictions X w + b, shape (n_samples,)."""
         return self._linear_predictor(X)
+
+
+class _CrossValidatedMixin:
+    """fit = cross-validation over a path, then a refit at the chosen lambda on all the data."""
+
+    def fit(self, X, y):
+        """Cross-validate the path on X, y, refit at the chosen lambda; returns self."""
+        choice = validation.check_choice(self.choice, "choice", ("min", "1se"))
+        X = validation.objects_to_float(X)
+        y = self._column_to_1d(y)
+        cv = cross_validate_path(
+            X, y, loss=self._loss, l1_ratio=self.l1_ratio, n_lambdas=self.n_lambdas,
+            lambda_min_ratio=self.lambda_min_ratio, n_folds=self.cv, scoring=self.scoring,
+            fit_intercept=self.fit_intercept, tol=self.tol, max_iter=self.max_iter, n_jobs=self.n_jobs,
+            random_state=self.random_state,
+        )
+        index = cv.index_min if choice == "min" else cv.index_1se
+        lam = float(cv.lambdas[index])
+        result = _fit(X, y, loss=self._loss, l1=lam * self.l1_ratio, l2=lam * (1.0 - self.l1_ratio),
+                      fit_intercept=self.fit_intercept, tol=self.tol, max_iter=self.max_iter,
+                      w0=cv.path.coefs[index], intercept0=cv.path.intercepts[index] if self.fit_intercept else None)
+        self._set_solution(result.coef, result.intercept, result.n_iter)
+        if result.classes is not None:
+            self.classes_ = result.classes
+        self.lambda_ = lam
+        self.cv_results_ = cv
+        return self
+
+
+_CV_PARAMETERS = """
+    Parameters
+    ----------
+    l1_ratio : float in (0, 1]
+        The l1 share of the penalty lam * (l1_ratio ||w||_1 + (1 - l1_ratio) / 2 ||w||^2).
+    n_lambdas, lambda_min_ratio
+        The grid (see :func:`fastreg.regularization_path`).
+    cv : int >= 2
+        Folds (stratified by class for the logistic loss).
+    scoring : {"deviance", "misclassification", "mse"}
+    choice : {"min", "1se"}
+        Refit at the lambda of smallest mean error, or at the largest lambda within one standard
+        error of it (glmnet's lambda.1se).
+    fit_intercept, tol, max_iter
+        As in :func:`fastreg.fit`.
+    n_jobs : int or None
+        Threads for the folds.
+    random_state : int or None
+        Seeds the fold assignment.
+
+    Attributes
+    ----------
+    lambda_ : float
+        The chosen lambda.
+    cv_results_ : fastreg.path.CrossValidation
+        Errors per fold and lambda, lambda_min, lambda_1se and the full-data path.
+    coef_, intercept_, n_iter_, n_features_in_
+        The refit at ``lambda_``.
+"""
+
+
+class LogisticRegressionCV(_CrossValidatedMixin, LogisticRegression):
+    __doc__ = "Logistic regression with the penalty chosen by K-fold cross-validation over a path.\n" + _CV_PARAMETERS + (
+        "    classes_ : ndarray of shape (2,)\n")
+
+    def __init__(self, l1_ratio=1.0, n_lambdas=100, lambda_min_ratio=None, cv=5, scoring="deviance", choice="min",
+                 fit_intercept=True, tol=1e-6, max_iter=10_000, n_jobs=None, random_state=0):
+        self.l1_ratio = l1_ratio
+        self.n_lambdas = n_lambdas
+        self.lambda_min_ratio = lambda_min_ratio
+        self.cv = cv
+        self.scoring = scoring
+        self.choice = choice
+        self.fit_intercept = fit_intercept
+        self.tol = tol
+        self.max_iter = max_iter
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+
+
+class LinearRegressionCV(_CrossValidatedMixin, LinearRegression):
+    __doc__ = "Linear regression with the penalty chosen by K-fold cross-validation over a path.\n" + _CV_PARAMETERS
+
+    def __init__(self, l1_ratio=1.0, n_lambdas=100, lambda_min_ratio=None, cv=5, scoring="mse", choice="min",
+                 fit_intercept=True, tol=1e-6, max_iter=10_000, n_jobs=None, random_state=0):
+        self.l1_ratio = l1_ratio
+        self.n_lambdas = n_lambdas
+        self.lambda_min_ratio = lambda_min_ratio
+        self.cv = cv
+        self.scoring = scoring
+        self.choice = choice
+        self.fit_intercept = fit_intercept
+        self.tol = tol
+        self.max_iter = max_iter
+        self.n_jobs = n_jobs
+        self.random_state = random_state

@@ -185,32 +185,68 @@ def fit(
         lr = validation.check_positive(lr, "lr")
         if solver == "cd":
             raise ValueError("lr applies to the gd and fista solvers; cd takes exact coordinate steps: leave lr=None.")
-    threads = _thread_count(n_threads)
+    threads = thread_count(n_threads)
+    data = prepare(X, y, loss=loss, solver=solver, fit_intercept=fit_intercept)
+    w = None if w0 is None else validation.as_start(w0, data.X.shape[1], data.X.dtype)
+    if intercept0 is not None:
+        intercept0 = validation.check_real(intercept0, "intercept0")
+        if not fit_intercept and intercept0 != 0.0:
+            raise ValueError("intercept0 must be 0 or None when fit_intercept=False.")
+    return solve(data, l1=l1, l2=l2, solver=solver, lr=lr, max_iter=max_iter, tol=tol, w=w,
+                 intercept0=intercept0, history=history, n_threads=threads)
 
+
+@dataclass(frozen=True)
+class Problem:
+    """Validated data, converted once to the layout and dtype the solver reads."""
+
+    X: np.ndarray
+    y: np.ndarray
+    loss: str
+    fit_intercept: bool
+    classes: np.ndarray | None
+    intercept_at_zero: float
+
+
+def prepare(X, y, *, loss: str, solver: str, fit_intercept: bool) -> Problem:
+    """Validate X and y for :func:`solve`: X in Fortran order for ``cd``, C order otherwise."""
     X = validation.as_matrix(X)
-    n, d = X.shape
-    dtype = X.dtype.type
+    n = X.shape[0]
     classes = None
     if loss == "logistic":
         classes, y = validation.encode_binary_labels(y, n, X.dtype)
     else:
         y = validation.as_float_target(y, n, X.dtype)
     X = np.asfortranarray(X) if solver == "cd" else np.ascontiguousarray(X)
-    w = np.zeros(d, dtype=X.dtype) if w0 is None else validation.as_start(w0, d, X.dtype)
     b_zero = _intercept_at_zero(loss, y) if fit_intercept else 0.0
-    if intercept0 is None:
-        b = b_zero
-    else:
-        b = validation.check_real(intercept0, "intercept0")
-        if not fit_intercept and b != 0.0:
-            raise ValueError("intercept0 must be 0 or None when fit_intercept=False.")
+    return Problem(X, y, loss, fit_intercept, classes, b_zero)
+
+
+def solve(data: Problem, *, l1: float, l2: float, solver: str, lr, max_iter: int, tol: float, w=None,
+          intercept0=None, history: bool = False, n_threads=None, active=None, grad_out=None) -> FitResult:
+    """:func:`fit` on prepared data with validated arguments; w (D,) is updated in place.
+
+    ``active`` (D,) bool: ``cd`` solves on those features first (w must be 0 elsewhere), then
+    checks and certifies the full problem (a screening rule; see ``coordinate.cd_solve``).
+    It is modified. ``grad_out`` (D,) receives the loss
+    gradient X^T f'(z) / N at the returned point (``cd``; 0 outside ``active``).
+    """
+    X, y, loss, fit_intercept = data.X, data.y, data.loss, data.fit_intercept
+    n, d = X.shape
+    dtype = X.dtype.type
+    classes = data.classes
+    threads = n_threads
+    if w is None:
+        w = np.zeros(d, dtype=X.dtype)
+    b_zero = data.intercept_at_zero
+    b = b_zero if intercept0 is None else intercept0
 
     code = _LOSS_CODE[loss]
     n_blocks = threads if threads is not None else (
         numba.get_num_threads() if X.nbytes >= PARALLEL_MIN_BYTES else 1
     )
     z = np.empty(n, dtype=X.dtype)
-    grad = np.empty(d, dtype=X.dtype)
+    grad = np.empty(d, dtype=X.dtype) if grad_out is None else grad_out
     if solver == "cd":
         criterion = fused.DUALITY_GAP if (l1 > 0 or l2 > 0) else fused.GRADIENT_NORM
     else:
@@ -227,7 +263,8 @@ def fit(
             work_d = [np.empty(d, dtype=X.dtype) for _ in range(6)]
             n_iter, n_outer, b, status, value, gap, grad_norm = coordinate.cd_solve(
                 code, X, y, w, dtype(b), dtype(l1), dtype(l2), fit_intercept, max_iter,
-                dtype(tolerance), criterion, n_blocks > 1, z, *work_n, grad, work_d[0],
+                dtype(tolerance), criterion, n_blocks > 1,
+                np.ones(d, dtype=np.bool_) if active is None else active, z, *work_n, grad, work_d[0],
                 np.empty(d, dtype=np.int64), *work_d[1:], trace,
             )
             trace = trace[: n_outer + 1]
@@ -310,7 +347,7 @@ def _certificate_scale(code, X, y, b_zero, criterion, column_major, parallel, z,
     if criterion == fused.DUALITY_GAP:
         return float(loss_mean)
     if column_major:
-        coordinate.gradient(X, z, parallel, grad)
+        coordinate.gradient(X, z, np.ones(X.shape[1], dtype=np.bool_), parallel, grad)
     else:
         zeros = np.zeros(X.shape[1], dtype=X.dtype)
         partial = np.empty((numba.get_num_threads(), X.shape[1]) if parallel else (1, 0), dtype=X.dtype)
@@ -318,7 +355,7 @@ def _certificate_scale(code, X, y, b_zero, criterion, column_major, parallel, z,
     return float(np.max(np.abs(grad)))
 
 
-def _thread_count(n_threads) -> int | None:
+def thread_count(n_threads) -> int | None:
     if n_threads is None:
         return None
     n_threads = validation.check_positive_int(n_threads, "n_threads")

@@ -211,3 +211,11 @@ def as_start(w0, n_features: int, dtype, name: str = "w0") -> np.ndarray:
     array = array.astype(dtype)
     check_finite(array, name)
     return array
+
+
+def check_fraction(value, name: str) -> float:
+    """A real number in (0, 1]."""
+    value = check_real(value, name)
+    if not 0.0 < value <= 1.0:
+        raise ValueError(f"{name}={value!r} must be in (0, 1]; {name}=1 is the pure l1 penalty.")
+    return value

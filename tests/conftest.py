@@ -1,9 +1,11 @@
 """Shared problem generators and data loaders for the tests."""
 
-from pathlib import Path
-
 import numpy as np
 import pytest
+
+from bench.datasets import DATA_DIR, load_shared
+
+__all__ = ["DATA_DIR", "lambda_max_formula", "load_dataset", "make_problem"]
 
 
 def make_problem(loss, n, d, seed=0, dtype=np.float64, scale=1.0):
@@ -27,25 +29,12 @@ def problem():
     return make_problem
 
 
-DATA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-
-# name -> (file, n_features) of the real data sets in ../shared/data (see its README).
-DATASETS = {
-    "leukemia": ("leu.bz2", 7129),
-    "colon-cancer": ("colon-cancer.bz2", 2000),
-    "arcene": ("arcene_train.bz2", 10000),
-}
-
-
 def load_dataset(name):
-    """(X dense float64 Fortran-ordered, y in {0, 1}) of a shared data set; skips when absent."""
-    file, n_features = DATASETS[name]
-    path = DATA_DIR / file
-    if not path.exists():
-        pytest.skip(f"{path} is absent (the shared data folder is not beside the repository)")
-    datasets = pytest.importorskip("sklearn.datasets")
-    X, y = datasets.load_svmlight_file(str(path), n_features=n_features)
-    return np.asfortranarray(X.toarray()), (y > 0).astype(np.float64)
+    """(X, y) of a shared data set (bench.datasets.load_shared); skips when absent."""
+    data = load_shared(name)
+    if data is None:
+        pytest.skip(f"{name}: ../shared/data or scikit-learn is absent")
+    return data
 
 
 def lambda_max_formula(loss, X, y, fit_intercept):

@@ -95,29 +95,30 @@ def sum_of_squares(u):
 
 
 @kernel
-def gradient_serial(X, r, grad_out):
-    """grad = X^T r / N over all columns; X (N, D) Fortran, r (N,), grad_out (D,)."""
+def gradient_serial(X, r, active, grad_out):
+    """grad_j = X_j^T r / N for the columns with active[j], 0 for the others; X (N, D) Fortran,
+    r (N,), active (D,) bool, grad_out (D,)."""
     inv_n = X.dtype.type(1.0) / X.dtype.type(X.shape[0])
     for j in range(X.shape[1]):
-        grad_out[j] = column_dot(X, j, r) * inv_n
+        grad_out[j] = column_dot(X, j, r) * inv_n if active[j] else X.dtype.type(0.0)
 
 
 @kernel(parallel=True)
-def gradient_parallel(X, r, grad_out):
+def gradient_parallel(X, r, active, grad_out):
     """:func:`gradient_serial` with the columns split over threads (each column is independent,
     so the result does not depend on the thread count)."""
     inv_n = X.dtype.type(1.0) / X.dtype.type(X.shape[0])
     for j in prange(X.shape[1]):
-        grad_out[j] = column_dot(X, j, r) * inv_n
+        grad_out[j] = column_dot(X, j, r) * inv_n if active[j] else X.dtype.type(0.0)
 
 
 @kernel
-def gradient(X, r, parallel, grad_out):
-    """grad = X^T r / N (D,), on all threads when parallel."""
+def gradient(X, r, active, parallel, grad_out):
+    """grad = X^T r / N (D,) over the active columns (0 elsewhere), on all threads when parallel."""
     if parallel:
-        gradient_parallel(X, r, grad_out)
+        gradient_parallel(X, r, active, grad_out)
     else:
-        gradient_serial(X, r, grad_out)
+        gradient_serial(X, r, active, grad_out)
 
 
 @kernel
@@ -209,25 +210,18 @@ def select_working_set(w, grad, l1, l2, size, score_work, ws_out):
     zero = w.dtype.type(0.0)
     candidates = 0
     for j in range(d):
-        if w[j] != zero:
-            score_work[j] = np.inf
-        else:
-            score_work[j] = violation(w[j], grad[j], l1, l2)
-        if score_work[j] > zero:
+        score = np.inf if w[j] != zero else violation(w[j], grad[j], l1, l2)
+        if score > zero:
+            ws_out[candidates] = j
+            score_work[candidates] = score
             candidates += 1
-    count = min(size, candidates)
-    if count == candidates:
-        k = 0
-        for j in range(d):
-            if score_work[j] > zero:
-                ws_out[k] = j
-                k += 1
-        return count
-    order = np.argsort(-score_work)
-    chosen = np.sort(order[:count])
-    for k in range(count):
-        ws_out[k] = chosen[k]
-    return count
+    if candidates <= size:
+        return candidates
+    # Only the candidates are sorted: with screening they are few, and D can be large.
+    order = np.argsort(-score_work[:candidates])
+    chosen = np.sort(ws_out[:candidates][order[:size]])
+    ws_out[:size] = chosen
+    return size
 
 
 @kernel
@@ -286,11 +280,13 @@ def squared_subproblem(X, y, r, w, b, ws, count, l1, l2, fit_intercept, criterio
         slot = epochs % EPOCHS_PER_CHECK
         for k in range(count):
             iterates[EPOCHS_PER_CHECK if slot == 0 else slot, k] = w[ws[k]]
-        if slot != 0:
+        # A warm-started working set is often solved after one epoch: checked then too.
+        if slot != 0 and epochs != 1:
             continue
-        b = anderson_step(X, y, r, w, b, ws, count, l1, l2, fit_intercept, center, iterates, trial_w, trial_r)
-        for k in range(count):
-            iterates[0, k] = w[ws[k]]
+        if slot == 0:
+            b = anderson_step(X, y, r, w, b, ws, count, l1, l2, fit_intercept, center, iterates, trial_w, trial_r)
+            for k in range(count):
+                iterates[0, k] = w[ws[k]]
         norm = zero
         for k in range(count):
             j = ws[k]
@@ -511,13 +507,17 @@ def logistic_subproblem(X, y, z, w, b, ws, count, l1, l2, fit_intercept, criteri
 
 
 @kernel
-def cd_solve(loss, X, y, w, b, l1, l2, fit_intercept, max_epochs, tol, criterion, parallel,
+def cd_solve(loss, X, y, w, b, l1, l2, fit_intercept, max_epochs, tol, criterion, parallel, active,
              z, r, h, dz, grad, score_work, ws, center, curvature, grad_work, hess_work, w_new,
              history_out):
     """Working-set coordinate descent inside Numba; w (D,) updated in place, X (N, D) Fortran.
 
     Stops once the certificate chosen by criterion (duality gap or gradient norm, at the
     optimal intercept) is <= tol > 0, or when max_epochs epochs over working sets have run.
+    Only the features with active[j] (D,) bool take part at first (the others must have
+    w_j = 0): once the restricted problem is solved to tol, active is set to all True and the
+    solve goes on to the certificate of the full problem, which re-admits any feature whose
+    optimality condition fails (a screening rule with its check).
     z, r, h, dz (N,) and score_work, center, curvature, grad_work, hess_work, w_new (D,),
     ws (D,) int64 are work arrays; history_out (max_epochs + 1,) or (0,) receives the objective at each
     certificate. Returns (epochs, outer iterations, b, status, objective, gap, gradient
@@ -535,6 +535,7 @@ def cd_solve(loss, X, y, w, b, l1, l2, fit_intercept, max_epochs, tol, criterion
     epochs = 0
     outer = 0
     status = fused.MAX_ITER
+    screened = not np.all(active)
     while True:
         if loss == fused.SQUARED:
             if fit_intercept:
@@ -547,7 +548,7 @@ def cd_solve(loss, X, y, w, b, l1, l2, fit_intercept, max_epochs, tol, criterion
             if fit_intercept:
                 b += shift_to_optimal_intercept(loss, z, y)
             loss_mean = logistic_state(z, y, r, h)
-        gradient(X, r, parallel, grad)
+        gradient(X, r, active, parallel, grad)
         value = loss_mean + fused.penalty(w, l1, l2)
         grad_norm = fused.subgradient_norm(w, grad, l1, l2)
         if fit_intercept:
@@ -559,6 +560,13 @@ def cd_solve(loss, X, y, w, b, l1, l2, fit_intercept, max_epochs, tol, criterion
         if history_out.shape[0] > 0:
             history_out[outer] = value
         if tol > zero and stop <= tol:
+            if screened:
+                # The strong rule's check: the restricted problem is solved; the next
+                # certificate covers every feature, and any wrongly screened one joins the
+                # working sets from there.
+                active[:] = True
+                screened = False
+                continue
             status = fused.CONVERGED
             break
         if epochs >= max_epochs:

@@ -1,0 +1,267 @@
+"""Regularization paths, cross-validation, their estimators and the ``path`` command line."""
+
+import json
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+from conftest import DATA_DIR, lambda_max_formula, load_dataset, make_problem
+
+import fastreg
+from fastreg import reference
+from fastreg.__main__ import main
+from fastreg.path import fold_indices
+
+
+def objective(loss, X, y, coef, intercept, lam, l1_ratio):
+    return reference.objective(loss, X, y, coef, intercept, lam * l1_ratio, lam * (1 - l1_ratio))
+
+
+@pytest.mark.parametrize("l1_ratio", [1.0, 0.5])
+@pytest.mark.parametrize("fit_intercept", [False, True])
+@pytest.mark.parametrize("loss", ["logistic", "squared"])
+def test_lambda_max_is_the_edge_of_the_zero_solution(loss, fit_intercept, l1_ratio):
+    X, y = make_problem(loss, 60, 30, seed=1)
+    lam = fastreg.lambda_max(X, y, loss=loss, fit_intercept=fit_intercept, l1_ratio=l1_ratio)
+    np.testing.assert_allclose(lam, lambda_max_formula(loss, X, y, fit_intercept) / l1_ratio, rtol=1e-12)
+    path = fastreg.regularization_path(X, y, loss=loss, fit_intercept=fit_intercept, l1_ratio=l1_ratio,
+                                       lambdas=[lam, 0.99 * lam], tol=1e-10)
+    assert np.all(path.coefs[0] == 0.0)
+    assert np.count_nonzero(path.coefs[1]) >= 1
+
+
+@pytest.mark.parametrize("l1_ratio", [1.0, 0.3])
+@pytest.mark.parametrize("loss", ["logistic", "squared"])
+def test_every_point_matches_a_cold_solve(loss, l1_ratio):
+    X, y = make_problem(loss, 50, 120, seed=2)
+    path = fastreg.regularization_path(X, y, loss=loss, l1_ratio=l1_ratio, n_lambdas=15, tol=1e-10)
+    assert path.lambdas[0] > path.lambdas[-1] and np.all(np.diff(path.lambdas) < 0)
+    np.testing.assert_allclose(path.lambdas[-1] / path.lambdas[0], 1e-2)  # D > N: default ratio 1e-2
+    for k, lam in enumerate(path.lambdas):
+        cold = fastreg.fit(X, y, loss=loss, l1=lam * l1_ratio, l2=lam * (1 - l1_ratio), tol=1e-10)
+        assert abs(path.objectives[k] - cold.objective) <= 1e-8 * cold.objective
+        np.testing.assert_allclose(path.objectives[k], objective(loss, X, y, path.coefs[k], path.intercepts[k],
+                                                                 lam, l1_ratio), rtol=1e-10)
+        assert path.nnz[k] == np.count_nonzero(path.coefs[k])
+
+
+@pytest.mark.parametrize("l1_ratio", [1.0, 0.5])
+def test_path_matches_sklearn_lasso_and_enet_path(l1_ratio):
+    from sklearn.linear_model import enet_path, lasso_path
+
+    X, y = make_problem("squared", 40, 80, seed=3)
+    path = fastreg.regularization_path(X, y, loss="squared", l1_ratio=l1_ratio, n_lambdas=12, tol=1e-12,
+                                       fit_intercept=False)
+    if l1_ratio == 1.0:
+        _alphas, coefs, _gaps = lasso_path(X, y, alphas=path.lambdas, tol=1e-14, max_iter=1_000_000)
+    else:
+        _alphas, coefs, _gaps = enet_path(X, y, l1_ratio=l1_ratio, alphas=path.lambdas, tol=1e-14,
+                                          max_iter=1_000_000)
+    for k, lam in enumerate(path.lambdas):
+        theirs = objective("squared", X, y, coefs[:, k], 0.0, lam, l1_ratio)
+        assert path.objectives[k] <= theirs + path.gaps[k]
+        assert theirs - path.objectives[k] <= 1e-8 * theirs
+        np.testing.assert_allclose(path.coefs[k], coefs[:, k], atol=1e-5)
+
+
+@pytest.mark.parametrize("loss", ["logistic", "squared"])
+def test_screening_never_changes_the_answer(loss):
+    X, y = load_dataset("colon-cancer")
+    screened = fastreg.regularization_path(X, y, loss=loss, n_lambdas=30, tol=1e-9)
+    plain = fastreg.regularization_path(X, y, loss=loss, n_lambdas=30, tol=1e-9, screening=False)
+    np.testing.assert_allclose(screened.objectives, plain.objectives, rtol=1e-8)
+    for k in range(len(screened)):
+        # Both are certified; the gaps bound how far either can be from the optimum.
+        assert screened.gaps[k] <= 1e-9 * 0.7 and plain.gaps[k] <= 1e-9 * 0.7
+        strong = np.abs(screened.coefs[k]) > 1e-6
+        np.testing.assert_array_equal(strong, np.abs(plain.coefs[k]) > 1e-6)
+
+
+def test_strong_rule_discards_and_the_check_restores_features():
+    # Ties in X make the sequential strong rule wrong at times; the answer must not change.
+    rng = np.random.default_rng(4)
+    base = rng.standard_normal((40, 10))
+    X = np.hstack([base, base[:, :5] + 1e-3 * rng.standard_normal((40, 5)), rng.standard_normal((40, 100))])
+    y = base[:, :5] @ np.ones(5) + rng.standard_normal(40)
+    # Near-duplicate columns make the problem ill-conditioned: CD needs many epochs.
+    screened = fastreg.regularization_path(X, y, loss="squared", n_lambdas=40, tol=1e-9, max_iter=200_000)
+    plain = fastreg.regularization_path(X, y, loss="squared", n_lambdas=40, tol=1e-9, max_iter=200_000,
+                                        screening=False)
+    np.testing.assert_allclose(screened.objectives, plain.objectives, rtol=1e-8)
+
+
+def test_path_result_exports_and_gives_estimators():
+    X, y = make_problem("logistic", 80, 20, seed=5)
+    path = fastreg.regularization_path(X, y, n_lambdas=10)
+    record = json.loads(path.to_json())
+    assert set(record) >= {"lambdas", "coefs", "intercepts", "objectives", "gaps", "n_iter", "nnz", "seconds",
+                           "deviance_explained"}
+    np.testing.assert_array_equal(np.array(record["coefs"]), path.coefs)
+    assert np.all(path.seconds > 0) and path.setup_seconds >= 0
+    assert np.all(np.diff(path.deviance_explained) >= -1e-9)  # a smaller penalty explains more
+    model = fastreg.LogisticRegression.from_path(path, 7)
+    np.testing.assert_allclose(model.decision_function(X), X @ path.coefs[7] + path.intercepts[7])
+    np.testing.assert_array_equal(model.classes_, [0.0, 1.0])
+    assert path.index(path.lambdas[7] * 1.01) == 7
+    with pytest.raises(ValueError, match="needs a path of the squared loss"):
+        fastreg.LinearRegression.from_path(path, 0)
+
+
+def test_early_stop_is_reported():
+    X, y = make_problem("squared", 200, 5, seed=6)
+    path = fastreg.regularization_path(X, y, loss="squared", n_lambdas=100, early_stop=True)
+    full = fastreg.regularization_path(X, y, loss="squared", n_lambdas=100)
+    assert len(path) < len(full) and "deviance explained" in path.early_stop
+    assert full.early_stop is None
+
+
+def test_bad_path_arguments_are_named():
+    X, y = make_problem("squared", 20, 4)
+    for kwargs, message in [
+        ({"lambdas": [0.1, -1.0]}, "lambdas must be a non-empty list of positive numbers"),
+        ({"lambda_min_ratio": 2.0}, "lambda_min_ratio=2.0 must be < 1"),
+        ({"l1_ratio": 0.0}, r"l1_ratio=0.0 must be in \(0, 1\]"),
+        ({"n_lambdas": 0}, "n_lambdas"),
+        ({"solver": "gd"}, "solver"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            fastreg.regularization_path(X, y, loss="squared", **kwargs)
+
+
+def test_folds_partition_the_samples_and_stratify():
+    y = np.r_[np.zeros(37), np.ones(13)]
+    folds = fold_indices(y, 5, True, 0)
+    np.testing.assert_array_equal(np.sort(np.concatenate(folds)), np.arange(50))
+    positives = [int(y[f].sum()) for f in folds]
+    assert max(positives) - min(positives) <= 1
+
+
+@pytest.mark.parametrize("loss, scoring", [("logistic", "deviance"), ("squared", "mse")])
+def test_cv_picks_the_lambda_of_a_plain_loop_over_folds(loss, scoring):
+    X, y = make_problem(loss, 90, 25, seed=7)
+    cv = fastreg.cross_validate_path(X, y, loss=loss, n_lambdas=12, n_folds=3, scoring=scoring, tol=1e-10)
+    folds = fold_indices(y, 3, loss == "logistic", 0)
+    errors = np.empty((3, len(cv.lambdas)))
+    for f, held_out in enumerate(folds):
+        train = np.setdiff1d(np.arange(90), held_out)
+        for k, lam in enumerate(cv.lambdas):
+            result = fastreg.fit(X[train], y[train], loss=loss, l1=lam, tol=1e-10)
+            z = X[held_out] @ result.coef + result.intercept
+            if loss == "logistic":
+                errors[f, k] = 2 * np.mean(reference.log1pexp(z) - y[held_out] * z)
+            else:
+                errors[f, k] = np.mean((y[held_out] - z) ** 2)
+    np.testing.assert_allclose(cv.errors, errors, rtol=1e-6)
+    mean = errors.mean(axis=0)
+    assert cv.index_min == np.argmin(mean)
+    se = errors.std(axis=0, ddof=1) / np.sqrt(3)
+    assert cv.index_1se == np.flatnonzero(mean <= mean.min() + se[np.argmin(mean)])[0]
+    assert cv.lambda_1se >= cv.lambda_min
+
+
+def test_cv_estimator_refits_at_the_chosen_lambda():
+    X, y = make_problem("logistic", 120, 15, seed=8)
+    model = fastreg.LogisticRegressionCV(cv=3, n_lambdas=15, choice="1se", tol=1e-10).fit(X, y)
+    assert model.lambda_ == model.cv_results_.lambda_1se
+    direct = fastreg.fit(X, y, l1=model.lambda_, tol=1e-10)
+    np.testing.assert_allclose(model.coef_, direct.coef, atol=1e-6)
+    assert model.predict(X).shape == (120,)
+    with pytest.raises(ValueError, match="n_folds=200 must be between 2"):
+        fastreg.LinearRegressionCV(cv=200).fit(*make_problem("squared", 30, 3))
+
+
+def is_png(file):
+    data = file.read_bytes()
+    return data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
+
+
+def table_rows(text):
+    rows = []
+    for line in text.splitlines():
+        fields = line.split()
+        if len(fields) >= 5 and fields[0][0].isdigit():
+            rows.append((float(fields[0]), int(fields[1]), float(fields[2])))
+    return rows
+
+
+@pytest.mark.parametrize("dataset, file", [("colon-cancer", "colon-cancer.bz2"), ("leukemia", "leu.bz2")])
+def test_cli_on_shared_data_writes_files_and_a_correct_table(dataset, file, tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    load_dataset(dataset)  # skips when the data folder is absent
+    assert main(["path", str(DATA_DIR / file), "--cv", "3", "--n-lambdas", "30", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    for name in ("path.png", "profile.png", "cv.png"):
+        assert is_png(tmp_path / name)
+    record = json.loads((tmp_path / "path.json").read_text())
+    lambdas, nnz = np.array(record["lambdas"]), np.array(record["nnz"])
+    rows = table_rows(out)
+    assert rows[0][1] == 0 and len(rows) >= 10
+    for lam, count, explained in rows:
+        k = int(np.argmin(np.abs(lambdas - lam)))
+        np.testing.assert_allclose(lam, lambdas[k], rtol=1e-3)
+        assert count == nnz[k]
+        np.testing.assert_allclose(explained, record["deviance_explained"][k], atol=1e-4)
+    X, y = load_dataset(dataset)
+    direct = fastreg.regularization_path(X, y, n_lambdas=30)
+    np.testing.assert_allclose(lambdas, direct.lambdas, rtol=1e-12)
+    np.testing.assert_array_equal(nnz, direct.nnz)
+    cv = record["cross_validation"]
+    assert cv["lambda_1se"] >= cv["lambda_min"] and "lambda_min=" in out
+
+
+def test_cli_on_a_csv_it_writes(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    X, y = make_problem("squared", 60, 4, seed=9)
+    lines = ["f0,f1,target,f2,f3"] + [",".join(repr(float(v)) for v in [*row[:2], t, *row[2:]])
+                                      for row, t in zip(X, y)]
+    csv_file = tmp_path / "data.csv"
+    csv_file.write_text("\n".join(lines) + "\n")
+    assert main(["path", str(csv_file), "--target", "target", "--n-lambdas", "20", "--out", str(tmp_path / "o")]) == 0
+    out = capsys.readouterr().out
+    assert "loss=squared" in out
+    record = json.loads((tmp_path / "o" / "path.json").read_text())
+    direct = fastreg.regularization_path(X, y, loss="squared", n_lambdas=20)
+    np.testing.assert_allclose(record["coefs"], direct.coefs, rtol=1e-9, atol=1e-12)
+    assert is_png(tmp_path / "o" / "path.png") and not (tmp_path / "o" / "cv.png").exists()
+
+
+def run_cli(*args):
+    completed = subprocess.run([sys.executable, "-m", "fastreg", "path", *args], capture_output=True, text=True)
+    return completed.returncode, completed.stderr
+
+
+def test_cli_bad_inputs_get_one_line_and_a_nonzero_exit(tmp_path):
+    bad_csv = tmp_path / "bad.csv"
+    bad_csv.write_text("a,b,y\n1,2,0\n3,oops,1\n")
+    bad_svm = tmp_path / "bad.svm"
+    bad_svm.write_text("1 1:0.5 2:1\n-1 1:0.25\n1 3:abc\n")
+    cases = [
+        ((str(tmp_path / "missing.svm"),), "missing.svm: no such file"),
+        ((str(bad_svm),), "line 3 is unreadable"),
+        ((str(bad_csv),), "line 3: column 'b' is not numeric"),
+        ((str(bad_csv), "--target", "nope"), "--target 'nope' is not a column"),
+        ((str(bad_csv), "--frobnicate"), "unrecognized arguments: --frobnicate"),
+        ((str(bad_csv), "--l1-ratio", "2"), "invalid number in (0, 1] value"),
+    ]
+    for args, message in cases:
+        code, stderr = run_cli(*args)
+        assert code != 0, args
+        assert stderr.count("\n") == 1 and message in stderr and "Traceback" not in stderr, (args, stderr)
+
+
+def test_plots_take_and_return_axes():
+    plt = pytest.importorskip("matplotlib.pyplot")
+    from fastreg import plotting
+
+    X, y = make_problem("logistic", 60, 8, seed=10)
+    cv = fastreg.cross_validate_path(X, y, n_lambdas=8, n_folds=3)
+    figure, axes = plt.subplots(1, 3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert plotting.coefficient_path(cv.path, axes[0]) is axes[0]
+        assert plotting.path_profile(cv.path, axes[1]) is axes[1]
+        assert plotting.cv_curve(cv, axes[2]) is axes[2]
+    assert len(axes[0].get_lines()) >= 8  # one line per coefficient
+    plt.close(figure)
