@@ -123,7 +123,8 @@ def test_cd_certifies_and_agrees_with_fista(shape, loss, penalty, fit_intercept,
         if l1 > 0:
             np.testing.assert_array_equal(cd.coef != 0, np.abs(fista.coef) > 0)
     else:
-        assert abs(cd.objective - fista.objective) <= 1e-4 * fista.objective
+        # float32 stops within its tolerance of the optimum, up to float32 rounding of F.
+        assert abs(cd.objective - fista.objective) <= cd.tolerance * 1.01 + 1e-5 * fista.objective
 
 
 @pytest.mark.parametrize("fit_intercept", [False, True])

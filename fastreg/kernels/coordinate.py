@@ -225,6 +225,37 @@ def select_working_set(w, grad, l1, l2, size, score_work, ws_out):
 
 
 @kernel
+def squared_epoch(X, r, w, b, ws, count, l1, l2, fit_intercept, center, curvature):
+    """One CD epoch of the squared loss over ws[:count]; r = X w + b - y kept current; returns b.
+
+    Each coordinate reads column j twice while it is in cache: X_j^T r for the gradient, then
+    r += delta (X_j - center_j) when w_j changes. center and curvature (D,) as in
+    :func:`squared_subproblem`, already computed for the working set.
+    """
+    n = X.shape[0]
+    zero = X.dtype.type(0.0)
+    inv_n = X.dtype.type(1.0) / X.dtype.type(n)
+    for k in range(count):
+        j = ws[k]
+        lj = curvature[j]
+        if lj == zero:
+            continue
+        old = w[j]
+        new = soft_threshold_shrink(lj * old - column_dot(X, j, r) * inv_n, l1, lj, l2)
+        if new != old:
+            column_axpy(X, j, new - old, center[j], r)
+            b -= (new - old) * center[j]
+            w[j] = new
+    if fit_intercept:
+        # Removes the rounding drift of mean(r) = 0.
+        shift = -np.mean(r)
+        for i in range(n):
+            r[i] += shift
+        b += shift
+    return b
+
+
+@kernel
 def squared_subproblem(X, y, r, w, b, ws, count, l1, l2, fit_intercept, criterion, inner_tol,
                        max_epochs, center, curvature, grad_work):
     """CD epochs for the squared loss on the features ws[:count]; r = X w + b - y kept current.
@@ -259,23 +290,7 @@ def squared_subproblem(X, y, r, w, b, ws, count, l1, l2, fit_intercept, criterio
     trial_r = np.empty(n, dtype=X.dtype)
     epochs = 0
     while epochs < max_epochs:
-        for k in range(count):
-            j = ws[k]
-            lj = curvature[j]
-            if lj == zero:
-                continue
-            old = w[j]
-            new = soft_threshold_shrink(lj * old - column_dot(X, j, r) * inv_n, l1, lj, l2)
-            if new != old:
-                column_axpy(X, j, new - old, center[j], r)
-                b -= (new - old) * center[j]
-                w[j] = new
-        if fit_intercept:
-            # Removes the rounding drift of mean(r) = 0.
-            shift = -np.mean(r)
-            for i in range(n):
-                r[i] += shift
-            b += shift
+        b = squared_epoch(X, r, w, b, ws, count, l1, l2, fit_intercept, center, curvature)
         epochs += 1
         slot = epochs % EPOCHS_PER_CHECK
         for k in range(count):
@@ -394,6 +409,37 @@ def shift_to_optimal_intercept(loss, z, y):
 
 
 @kernel
+def model_epoch(X, r, h, dz, db, ws, count, l1, l2, hess_work, center_work, w_new):
+    """One CD epoch on the quadratic model of the logistic loss over ws[:count].
+
+    The model at z is mean_i [r_i dz_i + h_i dz_i^2 / 2] + penalty, dz = X dw + db kept
+    current; w_new[k], hess_work[k], center_work[k] are coordinate ws[k]'s value, curvature
+    and weighted mean. Returns (the largest optimality violation seen, db).
+    """
+    n = X.shape[0]
+    zero = X.dtype.type(0.0)
+    inv_n = X.dtype.type(1.0) / X.dtype.type(n)
+    model_norm = zero
+    for k in range(count):
+        j = ws[k]
+        hj = hess_work[k]
+        if hj == zero:
+            continue
+        g = zero
+        for i in range(n):
+            g += X[i, j] * (r[i] + h[i] * dz[i])
+        g *= inv_n
+        current = w_new[k]
+        model_norm = max(model_norm, violation(current, g, l1, l2))
+        new = soft_threshold_shrink(hj * current - g, l1, hj, l2)
+        if new != current:
+            column_axpy(X, j, new - current, center_work[k], dz)
+            db -= (new - current) * center_work[k]
+            w_new[k] = new
+    return model_norm, db
+
+
+@kernel
 def logistic_subproblem(X, y, z, w, b, ws, count, l1, l2, fit_intercept, criterion, inner_tol,
                         max_epochs, r, h, dz, grad_work, hess_work, center_work, w_new):
     """Proximal Newton for the logistic loss on the features ws[:count]; z = X w + b kept current.
@@ -448,23 +494,7 @@ def logistic_subproblem(X, y, z, w, b, ws, count, l1, l2, fit_intercept, criteri
             w_new[k] = w[ws[k]]
         first = zero
         for epoch in range(NEWTON_EPOCHS):
-            model_norm = zero
-            for k in range(count):
-                j = ws[k]
-                hj = hess_work[k]
-                if hj == zero:
-                    continue
-                g = zero
-                for i in range(n):
-                    g += X[i, j] * (r[i] + h[i] * dz[i])
-                g *= inv_n
-                current = w_new[k]
-                model_norm = max(model_norm, violation(current, g, l1, l2))
-                new = soft_threshold_shrink(hj * current - g, l1, hj, l2)
-                if new != current:
-                    column_axpy(X, j, new - current, center_work[k], dz)
-                    db -= (new - current) * center_work[k]
-                    w_new[k] = new
+            model_norm, db = model_epoch(X, r, h, dz, db, ws, count, l1, l2, hess_work, center_work, w_new)
             epochs += 1
             if epoch == 0:
                 first = model_norm
