@@ -134,7 +134,11 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="colon-cancer only")
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "paths.json"))
+    parser.add_argument("--from-json", action="store_true", help="print the table of an existing --out file")
     args = parser.parse_args(argv)
+    if args.from_json:
+        print(markdown(json.loads(Path(args.out).read_text())["rows"]))
+        return
 
     problems = []
     for name in (["colon-cancer"] if args.quick else ["leukemia", "colon-cancer", "arcene"]):
@@ -189,7 +193,28 @@ def main(argv=None):
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"target": TARGET, "rows": rows}, indent=1, default=float))
-    print(f"wrote {out}")
+    print(f"wrote {out}\n")
+    print(markdown(rows))
+
+
+def markdown(rows) -> str:
+    """The results as a Markdown table (milliseconds per whole path), from the JSON rows."""
+    libraries = []
+    for row in rows:
+        libraries += [k for k in row["results"] if k not in libraries]
+    lines = ["| problem | loss | " + " | ".join(libraries) + " | fastreg / fastest peer | fastreg path / cold solve |",
+             "|---" * (4 + len(libraries)) + "|"]
+    for row in rows:
+        cells = []
+        for library in libraries:
+            entry = row["results"].get(library)
+            seconds = float(entry["seconds"]) if entry else np.nan
+            cells.append(f"{seconds * 1e3:.0f}" if np.isfinite(seconds) else ("n/r" if entry else "-"))
+        ratio = row["ratio_to_fastest_peer"]
+        lines.append(f"| {row['problem']} | {row['loss']} | " + " | ".join(cells) +
+                     (f" | {ratio:.2f} ({row['fastest_peer']})" if ratio is not None else " | -") +
+                     f" | {row['path_over_cold_solve']:.1f} |")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

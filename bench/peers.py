@@ -170,7 +170,11 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="textbook and colon-cancer at lambda_max / 10 only")
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "peers.json"))
+    parser.add_argument("--from-json", action="store_true", help="print the table of an existing --out file")
     args = parser.parse_args(argv)
+    if args.from_json:
+        print(markdown(json.loads(Path(args.out).read_text())["rows"]))
+        return
 
     rows = []
     divisors = [10] if args.quick else [10, 100]
@@ -212,7 +216,35 @@ def main(argv=None):
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"target": TARGET, "repeats": REPEATS, "rows": rows}, indent=1, default=float))
-    print(f"wrote {out}")
+    print(f"wrote {out}\n")
+    print(markdown(rows))
+
+
+def cell_text(entry) -> str:
+    if entry is None:
+        return "-"
+    if entry["mapping_error"]:
+        return "mapping?"
+    seconds = float(entry["seconds"])
+    if np.isfinite(seconds):
+        return f"{seconds * 1e3:.1f}"
+    return f">{TIME_CAP:g} s" if not entry["finished"] else "n/r"
+
+
+def markdown(rows) -> str:
+    """The results as a Markdown table (milliseconds), from the JSON rows."""
+    solvers = []
+    for row in rows:
+        solvers += [s for s in row["results"] if s not in solvers]
+    lines = ["| problem | loss | intercept | lambda | " + " | ".join(solvers) + " | cd / fastest peer |",
+             "|---" * (5 + len(solvers)) + "|"]
+    for row in rows:
+        ratio = row["ratio_cd_to_fastest_peer"]
+        cells = [cell_text(row["results"].get(s)) for s in solvers]
+        lines.append(f"| {row['problem']} | {row['loss']} | {'yes' if row['fit_intercept'] else 'no'} | "
+                     f"{row['lambda']} | " + " | ".join(cells) +
+                     (f" | {ratio:.2f} ({row['fastest_peer']}) |" if ratio is not None else " | - |"))
+    return "\n".join(lines)
 
 
 def print_row(row):

@@ -1,10 +1,12 @@
-"""pytest-benchmark suite: K fused-kernel iterations against the NumPy twin, per (N, D).
+"""pytest-benchmark suite, kernels: K fused gradient steps against the NumPy twin, and K CD
+epochs, per (N, D).
 
 Run ``pytest bench --benchmark-only``. Each group is one shape; compare rows within it. The
 first call of each Numba variant (compilation or cache load) happens before timing.
 """
 
 import numba
+import numpy as np
 import pytest
 
 from bench import workloads
@@ -31,5 +33,19 @@ def test_fused_numba(benchmark, shape, threads):
     benchmark.group = f"gd {shape[0]}x{shape[1]}, {n_iter} iterations"
     benchmark.extra_info["iterations"] = n_iter
     solve = workloads.numba_solver(X, y, lr, n_iter, threads)
+    solve()  # compile or load from cache outside the timing
+    benchmark(solve)
+
+
+@pytest.mark.parametrize("shape", workloads.SHAPES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_cd_epoch(benchmark, shape):
+    n, d = shape
+    rng = np.random.default_rng(n * 7919 + d)
+    X = np.asfortranarray(rng.standard_normal((n, d)))
+    y = X[:, 0] + 0.5 * rng.standard_normal(n)
+    epochs = max(3, workloads.iterations_for(n, d) // 4)
+    benchmark.group = f"cd epoch {n}x{d}, {epochs} epochs"
+    benchmark.extra_info["epochs"] = epochs
+    solve = workloads.cd_solver(X, y, epochs)
     solve()  # compile or load from cache outside the timing
     benchmark(solve)

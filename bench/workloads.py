@@ -1,7 +1,8 @@
-"""What the benchmarks time: K fused-kernel iterations, the NumPy twin's, and the read bound.
+"""What the benchmarks time: K fused-kernel iterations, the NumPy twin's, CD epochs, and the
+machine's bounds (streaming read bandwidth, multiply-add rate).
 
-Shared by the pytest-benchmark suite (``bench/test_kernels.py``) and the target report
-(``bench/targets.py``) so both time exactly the same work.
+Shared by the pytest-benchmark suite (``bench/test_kernels.py``), the target report
+(``bench/targets.py``) and the grid report (``bench/grid.py``) so all time exactly the same work.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from numba import prange
 
 from fastreg import reference
 from fastreg._jit import kernel
-from fastreg.kernels import fused
+from fastreg.kernels import coordinate, fused
 from fastreg.solvers import numba_threads
 
 # (N, D): square in cache, tall, wide and very wide, and out-of-cache (80 MB) tall, wide, square.
@@ -34,9 +35,9 @@ def problem(n: int, d: int):
     return X, y, lr
 
 
-def iterations_for(n: int, d: int) -> int:
-    """Iterations per timed solve: about 2e8 multiply-adds, at least 10."""
-    return max(10, int(2e8 // (n * d)))
+def iterations_for(n: int, d: int, work: float = 2e8) -> int:
+    """Iterations per timed solve: about ``work`` multiply-adds, at least 10."""
+    return max(10, int(work // (n * d)))
 
 
 def numpy_solve(X, y, lr, n_iter):
@@ -109,3 +110,68 @@ def read_bandwidth(array: np.ndarray, threads: int, repeats: int = 7) -> float:
         once()
         times.append(time.perf_counter() - start)
     return array.nbytes / float(np.median(times))
+
+
+@kernel
+def multiply_add(a, m, c, reps):
+    """reps passes of a = a * m + c over a small array: the FMA rate from registers and L1."""
+    for _ in range(reps):
+        for i in range(a.shape[0]):
+            a[i] = a[i] * m + c
+    return a[0]
+
+
+@kernel(parallel=True)
+def multiply_add_parallel(a, m, c, reps):
+    """:func:`multiply_add` on every row of a (threads, K), one row per thread."""
+    total = 0.0
+    for k in prange(a.shape[0]):
+        total += multiply_add(a[k], m, c, reps)
+    return total
+
+
+def fma_rate(threads: int, repeats: int = 5) -> float:
+    """Median floating-point operations per second (2 per multiply-add) on ``threads`` threads."""
+    import time
+
+    length, reps = 512, 20_000
+    work = np.ones((max(threads, 1), length))
+
+    def once():
+        if threads > 1:
+            with numba_threads(threads):
+                return multiply_add_parallel(work, 0.999999, 1e-6, reps)
+        return multiply_add(work[0], 0.999999, 1e-6, reps)
+
+    once()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        once()
+        times.append(time.perf_counter() - start)
+    return 2.0 * work.shape[0] * length * reps / float(np.median(times))
+
+
+@kernel
+def cd_epochs(X, r, w, b, ws, l1, l2, fit_intercept, center, curvature, n_epochs):
+    """n_epochs squared-loss CD epochs over every feature (coordinate.squared_epoch)."""
+    for _ in range(n_epochs):
+        b = coordinate.squared_epoch(X, r, w, b, ws, ws.shape[0], l1, l2, fit_intercept, center, curvature)
+    return b
+
+
+def cd_solver(X_fortran, y, n_epochs):
+    """A callable running n_epochs squared-loss CD epochs over all features inside one Numba call."""
+    n, d = X_fortran.shape
+    ws = np.arange(d, dtype=np.int64)
+    center = X_fortran.mean(axis=0)
+    curvature = np.einsum("ij,ij->j", X_fortran, X_fortran) / n - center**2
+    # A small penalty keeps most coefficients moving: every coordinate reads its column twice.
+    l1 = 1e-4 * float(np.max(np.abs(X_fortran.T @ (y - y.mean())))) / n
+
+    def solve():
+        w = np.zeros(d)
+        r = -(y - y.mean())
+        return cd_epochs(X_fortran, r, w, float(y.mean()), ws, l1, 0.0, True, center, curvature, n_epochs)
+
+    return solve

@@ -1,0 +1,71 @@
+"""The benchmark report's runner and figures on a tiny grid (no speed is asserted here)."""
+
+import csv
+import json
+
+import numpy as np
+import pytest
+
+from bench import grid, workloads
+
+
+def is_png(path):
+    data = path.read_bytes()
+    return data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    pytest.importorskip("matplotlib")
+    out = tmp_path_factory.mktemp("report")
+    record = grid.run(out, (20, 40), (10, 30), ((10, 10**9),), repeats=1, bandwidth_bytes=64e6,
+                      memory_budget=1e9, cold=False, empty_cache=False, work=2e5)
+    return out, record
+
+
+def test_files_are_written_and_the_json_has_its_schema(report):
+    out, record = report
+    saved = json.loads((out / "results.json").read_text())
+    assert saved == json.loads(json.dumps(record))
+    assert set(saved) >= {"machine", "command", "bandwidth_bytes_per_second", "flops_per_second", "threads", "cells",
+                          "skipped", "cold_start_seconds", "fit_memory_over_x"}
+    assert {(c["n"], c["d"]) for c in saved["cells"]} == {(20, 10), (20, 30), (40, 10), (40, 30)}
+    assert saved["skipped"] == [{"n": 10, "d": 10**9, "bytes": 8 * 10**10}]
+    with open(out / "results.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 4 and float(rows[0]["gd_1t"]) == saved["cells"][0]["gd_1t"]
+    for name in ("speedup.png", "bound.png", "scaling.png"):
+        assert is_png(out / name)
+
+
+def test_numbers_are_positive_and_finite(report):
+    _out, record = report
+    timed = [key for key in record["cells"][0] if key.startswith(("numpy_", "gd_", "cd_", "bound_"))]
+    assert len(timed) >= 9
+    for cell in record["cells"]:
+        for key in timed:
+            assert np.isfinite(cell[key]) and cell[key] > 0, key
+    for value in list(record["flops_per_second"].values()) + list(record["fit_memory_over_x"].values()):
+        assert np.isfinite(value) and value > 0
+
+
+def test_fits_allocate_little_beyond_x(report):
+    _out, record = report
+    # The solvers work in O(N + D) memory when X comes in their order: no copy of X.
+    for solver, fraction in record["fit_memory_over_x"].items():
+        assert fraction < 0.1, solver
+
+
+def test_readme_section_is_generated_from_the_record(report):
+    out, record = report
+    section = grid.readme_section(record, out)
+    assert section.startswith(grid.README_START) and section.endswith(grid.README_END)
+    assert section.count("\n| ") == 4 + 1 + 1  # header, four cells, one skipped cell
+    assert "skipped" in section and "speedup.png" in section
+
+
+def test_read_bandwidth_is_plausible():
+    array = np.ones(int(64e6) // 8)
+    bandwidth = workloads.read_bandwidth(array, 1, repeats=3)
+    # Between a slow laptop's DRAM and an L3 cache: anything outside means the probe is broken.
+    assert 0.5e9 < bandwidth < 2e12
