@@ -209,18 +209,20 @@ def test_real_data_l1_logistic_and_lasso_certified_and_match_sklearn(dataset, fi
         assert theirs - result.objective <= 1e-6 * theirs
 
 
+@pytest.mark.parametrize("fit_intercept", [False, True])
 @pytest.mark.parametrize("dataset", ["leukemia", "colon-cancer"])
-def test_real_data_elastic_net_and_l2_certified(dataset):
+def test_real_data_elastic_net_and_l2_certified(dataset, fit_intercept):
     X, y = load_dataset(dataset)
     cases = [("logistic", 0.5, 0.5), ("squared", 0.5, 0.5), ("logistic", 0.0, 1.0)]
     # Pure ridge on these D >> N correlated sets is ill-conditioned for every first-order
     # method (cd needs over 20000 epochs): squared L2 is covered on synthetic data above.
     for loss, l1_share, l2_share in cases:
-        lam = 0.05 * lambda_max_formula(loss, X, y, True)
+        lam = 0.05 * lambda_max_formula(loss, X, y, fit_intercept)
         l1, l2 = l1_share * lam, l2_share * lam
-        result = fastreg.fit(X, y, loss=loss, l1=l1, l2=l2, tol=1e-9, max_iter=100_000)
+        result = fastreg.fit(X, y, loss=loss, l1=l1, l2=l2, tol=1e-9, max_iter=100_000, fit_intercept=fit_intercept)
         assert relative_gap_ok(result)
-        single = fastreg.fit(X.astype(np.float32), y.astype(np.float32), loss=loss, l1=l1, l2=l2, tol=1e-5)
+        single = fastreg.fit(X.astype(np.float32), y.astype(np.float32), loss=loss, l1=l1, l2=l2, tol=1e-5,
+                             fit_intercept=fit_intercept)
         assert single.coef.dtype == np.float32 and single.converged
         # float32 stops within its own tolerance of the optimum, up to float32 rounding of F.
         assert abs(single.objective - result.objective) <= single.tolerance + 1e-6 * result.objective
