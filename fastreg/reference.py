@@ -45,10 +45,10 @@ def optimal_intercept(loss: str, xw: np.ndarray, y: np.ndarray, b: float) -> flo
         p = sigmoid(xw + b)
         slope = np.sum(p - y)
         curvature = np.sum(p * (1 - p))
-        if slope == 0 or curvature <= 0:
-            break
-        step = slope / curvature
         current = np.sum(loss_residual(loss, xw + b, y)[0])
+        if slope == 0 or curvature <= 0 or current == 0:
+            break
+        step = np.clip(slope / curvature, -8.0, 8.0)  # the kernel's MAX_INTERCEPT_STEP
         ceiling = current * (1 + 16 * np.finfo(xw.dtype).eps)
         while np.sum(loss_residual(loss, xw + b - step, y)[0]) > ceiling:
             step *= 0.5

@@ -349,14 +349,16 @@ def anderson_step(X, y, r, w, b, ws, count, l1, l2, fit_intercept, center, itera
             trial_r[i] += shift
         trial_b += shift
     half = X.dtype.type(0.5)
-    current = half * sum_of_squares(r) / X.dtype.type(n)
-    trial = half * sum_of_squares(trial_r) / X.dtype.type(n)
+    # F(trial) - F(current), summed term by term so that rounding does not hide the change.
+    change = zero
+    for i in range(n):
+        change += (trial_r[i] - r[i]) * (trial_r[i] + r[i])
+    change *= half / X.dtype.type(n)
     for k in range(count):
         old = w[ws[k]]
         new = trial_w[k]
-        trial += l1 * abs(new) + half * l2 * new * new
-        current += l1 * abs(old) + half * l2 * old * old
-    if not trial < current:
+        change += l1 * (abs(new) - abs(old)) + half * l2 * (new - old) * (new + old)
+    if not change < zero:
         return b
     for k in range(count):
         w[ws[k]] = trial_w[k]
@@ -390,13 +392,15 @@ def logistic_state(z, y, r_out, h_out):
 
 
 @kernel
-def logistic_trial_loss(z, dz, t, y):
-    """Mean loss at z + t dz (N,)."""
-    loss_sum = z.dtype.type(0.0)
+def logistic_loss_change(z, dz, t, y):
+    """Mean loss at z + t dz minus mean loss at z (N,), summed per sample: near the optimum
+    the change is far below the rounding of either mean."""
+    change = z.dtype.type(0.0)
     for i in range(z.shape[0]):
-        loss_i, _r = fused.loss_residual(fused.LOGISTIC, z[i] + t * dz[i], y[i])
-        loss_sum += loss_i
-    return loss_sum / z.dtype.type(z.shape[0])
+        after, _r = fused.loss_residual(fused.LOGISTIC, z[i] + t * dz[i], y[i])
+        before, _r = fused.loss_residual(fused.LOGISTIC, z[i], y[i])
+        change += after - before
+    return change / z.dtype.type(z.shape[0])
 
 
 @kernel
@@ -511,17 +515,18 @@ def logistic_subproblem(X, y, z, w, b, ws, count, l1, l2, fit_intercept, criteri
             decrease += l1 * (abs(new) - abs(old)) + half * l2 * (new - old) * (new + old)
         if not decrease < zero:
             break
-        # Near the optimum the decrease falls below the rounding of the mean loss; a change
-        # of F within rounding accepts the step, which the model says is a descent step.
+        # Near the optimum the decrease falls below rounding even of the per-sample sums; a
+        # change of F within rounding accepts the step, which the model says is a descent step.
         slack = X.dtype.type(16.0) * np.finfo(X.dtype).eps * abs(value)
         t = one
         accepted = False
         for _ in range(LINE_SEARCH_STEPS):
-            trial = logistic_trial_loss(z, dz, t, y)
+            change = logistic_loss_change(z, dz, t, y)
             for k in range(count):
-                v = w[ws[k]] + t * (w_new[k] - w[ws[k]])
-                trial += l1 * abs(v) + half * l2 * v * v
-            if trial <= value + ARMIJO * t * decrease + slack:
+                old = w[ws[k]]
+                v = old + t * (w_new[k] - old)
+                change += l1 * (abs(v) - abs(old)) + half * l2 * (v - old) * (v + old)
+            if change <= ARMIJO * t * decrease + slack:
                 accepted = True
                 break
             t *= half

@@ -4,6 +4,9 @@ import numpy as np
 
 from .._jit import kernel
 
+# The largest change of the intercept in one Newton iteration of optimal_intercept.
+MAX_INTERCEPT_STEP = 8.0
+
 
 @kernel
 def loss_residual(z, y):
@@ -62,9 +65,11 @@ def optimal_intercept(xw, y, b):
             slope += ri
             p = ri + y[i]
             curvature += p * (one - p)
-        if slope == zero or curvature <= zero:
+        if slope == zero or curvature <= zero or loss == zero:
             break
-        step = slope / curvature
+        # On separable data the curvature vanishes and the Newton step has no bound: a move of
+        # more than MAX_INTERCEPT_STEP in logit units is never needed in one iteration.
+        step = max(min(slope / curvature, MAX_INTERCEPT_STEP), -MAX_INTERCEPT_STEP)
         # Halve the Newton step until the loss does not increase: far from the optimum the
         # curvature of the logistic loss can be tiny and a full step overshoots. Near it the
         # decrease is below rounding, so a loss equal up to rounding accepts the step.
