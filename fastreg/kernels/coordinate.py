@@ -80,6 +80,17 @@ def column_axpy(X, j, alpha, center, v):
 
 
 @kernel
+def column_axpy_dot(X, p, alpha, center, j, v):
+    """v += alpha (X[:, p] - center), then X[:, j]^T v, in one pass over v; X (N, D) Fortran."""
+    total = X.dtype.type(0.0)
+    for i in range(X.shape[0]):
+        vi = v[i] + alpha * (X[i, p] - center)
+        v[i] = vi
+        total += X[i, j] * vi
+    return total
+
+
+@kernel
 def inner_product(u, v):
     """u^T v for vectors u, v (N,), without BLAS (which Numba takes from SciPy)."""
     total = u.dtype.type(0.0)
@@ -228,24 +239,35 @@ def select_working_set(w, grad, l1, l2, size, score_work, ws_out):
 def squared_epoch(X, r, w, b, ws, count, l1, l2, fit_intercept, center, curvature):
     """One CD epoch of the squared loss over ws[:count]; r = X w + b - y kept current; returns b.
 
-    Each coordinate reads column j twice while it is in cache: X_j^T r for the gradient, then
-    r += delta (X_j - center_j) when w_j changes. center and curvature (D,) as in
+    Each coordinate's residual update r += delta (X_j - center_j) is applied in the same pass
+    that reads the next coordinate's column for its gradient X_j'^T r / N, so r crosses the
+    cache once per coordinate instead of twice. center and curvature (D,) as in
     :func:`squared_subproblem`, already computed for the working set.
     """
     n = X.shape[0]
     zero = X.dtype.type(0.0)
     inv_n = X.dtype.type(1.0) / X.dtype.type(n)
+    pending = -1
+    pending_change = zero
     for k in range(count):
         j = ws[k]
         lj = curvature[j]
         if lj == zero:
             continue
+        if pending >= 0:
+            dot = column_axpy_dot(X, pending, pending_change, center[pending], j, r)
+            pending = -1
+        else:
+            dot = column_dot(X, j, r)
         old = w[j]
-        new = soft_threshold_shrink(lj * old - column_dot(X, j, r) * inv_n, l1, lj, l2)
+        new = soft_threshold_shrink(lj * old - dot * inv_n, l1, lj, l2)
         if new != old:
-            column_axpy(X, j, new - old, center[j], r)
-            b -= (new - old) * center[j]
+            pending = j
+            pending_change = new - old
+            b -= pending_change * center[j]
             w[j] = new
+    if pending >= 0:
+        column_axpy(X, pending, pending_change, center[pending], r)
     if fit_intercept:
         # Removes the rounding drift of mean(r) = 0.
         shift = -np.mean(r)
