@@ -34,7 +34,7 @@ if __package__ in (None, ""):
 
 import fastreg
 from bench.datasets import load_shared
-from bench.peers import TARGET, correlated
+from bench.peers import GLUM_MAX_FEATURES, TARGET, correlated
 from fastreg import reference
 
 TOLERANCES = [1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-9, 1e-10]
@@ -56,7 +56,16 @@ def fastreg_path(loss, grid):
     return run
 
 
-def peer_paths(loss, grid, n):
+class OverBudget(Exception):
+    """A path made of separate fits ran past TIME_CAP before its last lambda."""
+
+
+def over_budget(start: float) -> None:
+    if time.perf_counter() - start > TIME_CAP:
+        raise OverBudget
+
+
+def peer_paths(loss, grid, n, n_features):
     """name -> (tol, X, y) -> coefs (K, D) over the grid, for the installed peers."""
     runs = {}
     if importlib.util.find_spec("sklearn"):
@@ -67,7 +76,9 @@ def peer_paths(loss, grid, n):
         else:
             def liblinear(tol, X, y):
                 coefs = []
+                start = time.perf_counter()
                 for lam in grid:
+                    over_budget(start)
                     model = LogisticRegression(C=1 / (n * lam), l1_ratio=1.0, solver="liblinear", tol=tol,
                                                fit_intercept=False, max_iter=10**6).fit(X, y)
                     coefs.append(model.coef_.ravel())
@@ -90,12 +101,14 @@ def peer_paths(loss, grid, n):
                 model = skglm.SparseLogisticRegression(alpha=grid[0], tol=tol, fit_intercept=False, warm_start=True,
                                                        max_iter=1000)
             coefs = []
+            start = time.perf_counter()
             for lam in grid:
+                over_budget(start)
                 model.set_params(alpha=lam).fit(X, y)
                 coefs.append(np.ravel(model.coef_).copy())
             return np.array(coefs)
         runs["skglm"] = warm_started
-    if importlib.util.find_spec("glum"):
+    if importlib.util.find_spec("glum") and n_features <= GLUM_MAX_FEATURES:
         import glum
 
         family = "normal" if loss == "squared" else "binomial"
@@ -112,15 +125,21 @@ def peer_paths(loss, grid, n):
 def time_to_target(run, X, y, objectives, f_star):
     """(median seconds, worst relative suboptimality at the tightest setting tried, tol)."""
     worst = np.inf
-    # Compilation (fastreg, skglm) and first-use costs happen here, outside every timing.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        run(TOLERANCES[0], X, y)
+    try:
+        # Compilation (fastreg, skglm) and first-use costs happen here, outside every timing.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            run(TOLERANCES[0], X, y)
+    except OverBudget:
+        return np.inf, worst, None
     for tol in TOLERANCES:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             start = time.perf_counter()
-            coefs = run(tol, X, y)
+            try:
+                coefs = run(tol, X, y)
+            except OverBudget:
+                break
             first = time.perf_counter() - start
         worst = float(np.max((objectives(coefs) - f_star) / f_star))
         if worst <= TARGET:
@@ -156,12 +175,13 @@ def main(argv=None):
     if not args.quick:
         problems.append(("wide 200x20000", correlated(np.random.default_rng(0), 200, 20_000)))
 
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
     rows = []
     for name, (X, y) in problems:
         if args.only and name not in args.only:
             continue
         X = np.asfortranarray(X, dtype=np.float64)
-        n = X.shape[0]
         for loss in ("logistic", "squared"):
             top = fastreg.lambda_max(X, y, loss=loss, fit_intercept=False)
             grid = top * np.geomspace(1.0, MIN_RATIO, N_LAMBDAS)
@@ -175,7 +195,7 @@ def main(argv=None):
                 return values
 
             results = {"fastreg": time_to_target(fastreg_path(loss, grid), X, y, objectives, f_star)}
-            for peer, run in peer_paths(loss, grid, n).items():
+            for peer, run in peer_paths(loss, grid, *X.shape).items():
                 results[peer] = time_to_target(run, X, y, objectives, f_star)
             tol = results["fastreg"][2] or 1e-10
             cold = []
@@ -200,9 +220,8 @@ def main(argv=None):
             print(f"{name:<16} {loss:<8} fastreg/fastest({fastest})={ratio:.2f}  path/cold={row['path_over_cold_solve']:.1f}"
                   f"  {cells}" if ratio is not None else f"{name} {loss} {cells}")
             sys.stdout.flush()
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"target": TARGET, "rows": rows}, indent=1, default=float))
+            # Written after every row, so that a long run interrupted keeps what it measured.
+            out.write_text(json.dumps({"target": TARGET, "rows": rows}, indent=1, default=float))
     print(f"wrote {out}\n")
     print(markdown(rows))
 

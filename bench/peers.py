@@ -48,6 +48,8 @@ TIME_CAP = 5.0
 SLOW_SECONDS = 1.0
 # A peer's best objective this far above F* (relative) means its objective is not ours.
 MAPPING_TOLERANCE = 1e-4
+# glum's dense solver forms the D x D Hessian: 20000 features ran this 24 GB machine out of memory.
+GLUM_MAX_FEATURES = 10_000
 
 
 def textbook(rng):
@@ -96,7 +98,7 @@ def sklearn_solver(loss, fit_intercept, l1, n):
                                           fit_intercept=fit_intercept)
 
 
-def peer_factories(loss, fit_intercept, l1, n):
+def peer_factories(loss, fit_intercept, l1, n, n_features):
     """name -> (tol -> unfitted estimator with coef_ and intercept_), for the installed peers."""
     factories = {}
     if importlib.util.find_spec("sklearn"):
@@ -116,7 +118,7 @@ def peer_factories(loss, fit_intercept, l1, n):
             factories["celer"] = lambda tol: celer.Lasso(alpha=l1, tol=tol, fit_intercept=fit_intercept, max_iter=1000)
         elif not fit_intercept:  # celer's logistic regression has no intercept
             factories["celer"] = lambda tol: celer.LogisticRegression(C=1 / (n * l1), tol=tol, max_iter=1000)
-    if importlib.util.find_spec("glum"):
+    if importlib.util.find_spec("glum") and n_features <= GLUM_MAX_FEATURES:
         import glum
 
         family = "normal" if loss == "squared" else "binomial"
@@ -204,7 +206,7 @@ def main(argv=None):
                         return reference.objective(loss, X, y, coef, intercept, l1, 0.0)
 
                     runners = fastreg_factories(loss, fit_intercept, l1)
-                    runners.update({k: as_runner(f) for k, f in peer_factories(loss, fit_intercept, l1, X.shape[0]).items()})
+                    runners.update({k: as_runner(f) for k, f in peer_factories(loss, fit_intercept, l1, *X.shape).items()})
                     results = {}
                     for solver, run in runners.items():
                         seconds, best, tol, finished = time_to_target(run, X, y, objective, f_star)
