@@ -220,10 +220,8 @@ def regularization_path(
         keep = None
         if screening and solver == "cd" and previous_lam is not None:
             keep = (np.abs(grad) >= l1_ratio * (2 * lam - previous_lam)) | (w != 0)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            result = solvers.solve(data, l1=l1, l2=l2, solver=solver, lr=None, max_iter=max_iter, tol=tol,
-                                   w=w, intercept0=b, n_threads=threads, active=keep, grad_out=grad)
+        result = solvers.solve(data, l1=l1, l2=l2, solver=solver, lr=None, max_iter=max_iter, tol=tol, w=w,
+                               intercept0=b, n_threads=threads, active=keep, grad_out=grad, warn=False)
         epochs = result.n_iter
         seconds = time.perf_counter() - start
         b = result.intercept
@@ -274,10 +272,9 @@ def _load_kernels(data, solver: str, tol: float, threads) -> float:
     tiny = solvers.Problem(X=np.asfortranarray(data.X[:2]), y=np.array([0.0, 1.0], dtype=data.X.dtype),
                            loss=data.loss, fit_intercept=data.fit_intercept, classes=None, intercept_at_zero=0.0)
     if tiny.X.shape[0] == 2:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            solvers.solve(tiny, l1=1e-3, l2=0.0, solver=solver, lr=None, max_iter=2, tol=tol, n_threads=threads,
-                          active=np.ones(data.X.shape[1], dtype=bool), grad_out=np.zeros(data.X.shape[1], data.X.dtype))
+        solvers.solve(tiny, l1=1e-3, l2=0.0, solver=solver, lr=None, max_iter=2, tol=tol, n_threads=threads,
+                      active=np.ones(data.X.shape[1], dtype=bool), grad_out=np.zeros(data.X.shape[1], data.X.dtype),
+                      warn=False)
     return time.perf_counter() - start
 
 

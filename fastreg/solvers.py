@@ -223,12 +223,14 @@ def prepare(X, y, *, loss: str, solver: str, fit_intercept: bool) -> Problem:
 
 
 def solve(data: Problem, *, l1: float, l2: float, solver: str, lr, max_iter: int, tol: float, w=None,
-          intercept0=None, history: bool = False, n_threads=None, active=None, grad_out=None) -> FitResult:
+          intercept0=None, history: bool = False, n_threads=None, active=None, grad_out=None,
+          warn: bool = True) -> FitResult:
     """:func:`fit` on prepared data with validated arguments; w (D,) is updated in place.
 
     ``active`` (D,) bool: ``cd`` solves on those features first (w must be 0 elsewhere), then
     checks and certifies the full problem (a screening rule; see ``coordinate.cd_solve``).
-    It is modified. ``grad_out`` (D,) receives the loss
+    It is modified. ``warn=False`` leaves the ConvergenceWarning to the caller (warning filters
+    are process-wide, so callers running in threads cannot silence it themselves). ``grad_out`` (D,) receives the loss
     gradient X^T f'(z) / N at the returned point (``cd``; 0 outside ``active``).
     """
     X, y, loss, fit_intercept = data.X, data.y, data.loss, data.fit_intercept
@@ -293,7 +295,7 @@ def solve(data: Problem, *, l1: float, l2: float, solver: str, lr, max_iter: int
     criterion_name = "duality_gap" if criterion == fused.DUALITY_GAP else "gradient_norm"
     reached = gap if criterion == fused.DUALITY_GAP else grad_norm
     converged = tol > 0 and reached <= tolerance
-    if tol > 0 and not converged:
+    if warn and tol > 0 and not converged:
         warnings.warn(
             f"{solver} stopped at max_iter={max_iter} before converging: {criterion_name} "
             f"{reached:.3g} > tolerance {tolerance:.3g} (tol={tol:g}, relative). "
