@@ -82,15 +82,6 @@ def machine() -> dict:
             "python": platform.python_version(), "numpy_blas": blas, "versions": versions}
 
 
-def median_seconds(function, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def first_call(function) -> float:
     start = time.perf_counter()
     function()
@@ -115,11 +106,11 @@ def time_gradient_steps(n: int, d: int, repeats: int, bandwidth: dict, work: flo
     row = {"n": n, "d": d, "bytes": X.nbytes, "iterations": k, "out_of_cache": X.nbytes >= OUT_OF_CACHE_BYTES}
     for threads in sorted({1, ALL_THREADS}):
         with workloads.blas_threads(threads):
-            row[f"numpy_{threads}t"] = median_seconds(lambda: workloads.numpy_solve(X, y, lr, k_numpy),
+            row[f"numpy_{threads}t"] = workloads.median_seconds(lambda: workloads.numpy_solve(X, y, lr, k_numpy),
                                                       repeats) / k_numpy
         solve = workloads.numba_solver(X, y, lr, k, threads)
         row[f"gd_warmup_{threads}t"] = first_call(solve)
-        row[f"gd_{threads}t"] = median_seconds(solve, repeats) / k
+        row[f"gd_{threads}t"] = workloads.median_seconds(solve, repeats) / k
         row[f"bound_{threads}t"] = X.nbytes / bandwidth[threads]
     return row
 
@@ -130,7 +121,7 @@ def time_cd_epochs(n: int, d: int, iterations: int, repeats: int) -> dict:
     target = X[:, 0] + 0.5 * rng.standard_normal(n)
     epochs = max(3, iterations // 4)
     solve = workloads.cd_solver(X, target, epochs)
-    return {"cd_warmup_1t": first_call(solve), "cd_1t": median_seconds(solve, repeats) / epochs}
+    return {"cd_warmup_1t": first_call(solve), "cd_1t": workloads.median_seconds(solve, repeats) / epochs}
 
 
 def cold_start(repeats: int, empty_cache: bool) -> dict:

@@ -31,15 +31,6 @@ from bench import workloads  # noqa: E402
 ALL = numba.config.NUMBA_NUM_THREADS
 
 
-def median_time(function, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
-
-
 def kernel_rows(shapes, repeats):
     rows = []
     for n, d in shapes:
@@ -48,12 +39,12 @@ def kernel_rows(shapes, repeats):
         row = {"shape": f"{n}x{d}", "bytes": X.nbytes, "iterations": k}
         for threads in sorted({1, ALL}):
             with workloads.blas_threads(threads):
-                row[f"numpy_{threads}t"] = median_time(lambda: workloads.numpy_solve(X, y, lr, k), repeats) / k
+                row[f"numpy_{threads}t"] = workloads.median_seconds(lambda: workloads.numpy_solve(X, y, lr, k), repeats) / k
             solve = workloads.numba_solver(X, y, lr, k, threads)
             start = time.perf_counter()
             solve()
             row[f"first_call_{threads}t"] = time.perf_counter() - start
-            row[f"numba_{threads}t"] = median_time(solve, repeats) / k
+            row[f"numba_{threads}t"] = workloads.median_seconds(solve, repeats) / k
         rows.append(row)
     return rows
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import time
 
 import numpy as np
 from numba import prange
@@ -61,6 +62,16 @@ def numba_solver(X, y, lr, n_iter, threads: int):
     return solve
 
 
+def median_seconds(function, repeats: int) -> float:
+    """Median wall time of ``repeats`` calls of ``function``."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
 @contextlib.contextmanager
 def blas_threads(count: int):
     """Limit NumPy's BLAS to ``count`` threads when threadpoolctl is installed."""
@@ -95,8 +106,6 @@ def read_sum_parallel(a, n_blocks):
 
 def read_bandwidth(array: np.ndarray, threads: int, repeats: int = 7) -> float:
     """Median bytes per second of a full read of ``array`` on ``threads`` threads."""
-    import time
-
     def once():
         if threads > 1:
             with numba_threads(threads):
@@ -104,12 +113,7 @@ def read_bandwidth(array: np.ndarray, threads: int, repeats: int = 7) -> float:
         return read_sum(array)
 
     once()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        once()
-        times.append(time.perf_counter() - start)
-    return array.nbytes / float(np.median(times))
+    return array.nbytes / median_seconds(once, repeats)
 
 
 @kernel
@@ -132,8 +136,6 @@ def multiply_add_parallel(a, m, c, reps):
 
 def fma_rate(threads: int, repeats: int = 5) -> float:
     """Median floating-point operations per second (2 per multiply-add) on ``threads`` threads."""
-    import time
-
     length, reps = 512, 20_000
     work = np.ones((max(threads, 1), length))
 
@@ -144,12 +146,7 @@ def fma_rate(threads: int, repeats: int = 5) -> float:
         return multiply_add(work[0], 0.999999, 1e-6, reps)
 
     once()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        once()
-        times.append(time.perf_counter() - start)
-    return 2.0 * work.shape[0] * length * reps / float(np.median(times))
+    return 2.0 * work.shape[0] * length * reps / median_seconds(once, repeats)
 
 
 @kernel
