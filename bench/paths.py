@@ -7,10 +7,14 @@ regression and lasso without intercept, on leukemia, colon-cancer, arcene and a 
 synthetic set (200 x 20000). Accuracy is matched the way bench/peers.py matches single solves:
 each library runs its path at ever tighter tolerances, and its time is the median over
 repeated runs (one run for settings slower than 2 s; a setting over 5 s ends the sweep) of
-the first setting at which every point reaches (F - F*) / F* <= 1e-6, F* from
-a tight fastreg path (tol 1e-11: gaps below 1e-11 F(0) make F* exact to far better than 1e-6). Warm-up runs are excluded. Peers: scikit-learn (lasso_path; liblinear
-LogisticRegression over the grid, the fastest of its L1 logistic solvers here), celer
-(celer_path), skglm (warm-started estimators) and glum (alpha_search), when installed.
+the first setting at which every point reaches (F - F*) / F* <= 1e-6, F* from a tight
+fastreg path (tol 1e-11: gaps below 1e-11 F(0) make F* exact to far better than 1e-6).
+Warm-up runs are excluded. Peers: scikit-learn (lasso_path; liblinear LogisticRegression over
+the grid, the fastest of its L1 logistic solvers here), celer (celer_path), skglm
+(warm-started estimators) and glum (alpha_search), when installed. Each peer runs in a worker
+process that is killed when a path passes the cap by CALL_SLACK seconds, since a single
+library call cannot be stopped from Python. In the table, ">5 s" means a setting ran past
+the cap before reaching the target, "n/r" that the tightest setting did not reach it.
 
 It also reports fastreg's path time over one cold solve at the smallest lambda, at the same
 tolerance (the issue's target: below 3).
@@ -35,125 +39,147 @@ if __package__ in (None, ""):
 import fastreg
 from bench.datasets import load_shared
 from bench.peers import GLUM_MAX_FEATURES, TARGET, correlated
+from bench.worker import CallTimeout, Worker
 from fastreg import reference
 
 TOLERANCES = [1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-9, 1e-10]
 REPEATS = 3
 TIME_CAP = 5.0
-# A setting slower than this is timed once more rather than REPEATS times.
+# A setting slower than this is not run again: its first timed run stands.
 SLOW_SECONDS = 2.0
 N_LAMBDAS = 100
 MIN_RATIO = 1e-2
 
 
-def fastreg_path(loss, grid):
-    def run(tol, X, y):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", fastreg.ConvergenceWarning)
-            path = fastreg.regularization_path(X, y, loss=loss, lambdas=grid, tol=tol, fit_intercept=False,
-                                               max_iter=10**6)
-        return path.coefs
-    return run
+# Seconds a worker may take beyond its budget (moving X in and the coefficients out), and the
+# limit of its first call (imports and, for skglm, Numba compilation).
+CALL_SLACK = 30.0
+WARM_UP_LIMIT = 300.0
 
 
 class OverBudget(Exception):
-    """A path made of separate fits ran past TIME_CAP before its last lambda."""
+    """A path ran past TIME_CAP (a loop of separate fits stops at the next lambda)."""
 
 
-def over_budget(start: float) -> None:
-    if time.perf_counter() - start > TIME_CAP:
+def over_budget(start: float, budget: float) -> None:
+    if time.perf_counter() - start > budget:
         raise OverBudget
 
 
-def peer_paths(loss, grid, n, n_features):
-    """name -> (tol, X, y) -> coefs (K, D) over the grid, for the installed peers."""
-    runs = {}
-    if importlib.util.find_spec("sklearn"):
+def fastreg_path(loss, grid):
+    """(tol, X, y, limit) -> (seconds, coefs (K, D)) of a fastreg path, run in this process."""
+    def run(tol, X, y, limit):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", fastreg.ConvergenceWarning)
+            start = time.perf_counter()
+            path = fastreg.regularization_path(X, y, loss=loss, lambdas=grid, tol=tol, fit_intercept=False,
+                                               max_iter=10**6)
+            return time.perf_counter() - start, path.coefs
+    return run
+
+
+def installed_peers(n_features):
+    """The peers installed here, in table order."""
+    names = [name for name in ("sklearn", "celer", "skglm", "glum") if importlib.util.find_spec(name)]
+    return [name for name in names if name != "glum" or n_features <= GLUM_MAX_FEATURES]
+
+
+def peer_path(peer, loss, grid, tol, X, y, budget):
+    """One path of ``peer`` over the grid: coefs (K, D). Runs in a worker process; a loop of
+    separate fits raises OverBudget at the first lambda it reaches after ``budget`` seconds."""
+    n = X.shape[0]
+    if peer == "sklearn":
         from sklearn.linear_model import LogisticRegression, lasso_path
 
         if loss == "squared":
-            runs["sklearn"] = lambda tol, X, y: lasso_path(X, y, alphas=grid, tol=tol, max_iter=10**6)[1].T
-        else:
-            def liblinear(tol, X, y):
-                coefs = []
-                start = time.perf_counter()
-                for lam in grid:
-                    over_budget(start)
-                    model = LogisticRegression(C=1 / (n * lam), l1_ratio=1.0, solver="liblinear", tol=tol,
-                                               fit_intercept=False, max_iter=10**6).fit(X, y)
-                    coefs.append(model.coef_.ravel())
-                return np.array(coefs)
-            runs["sklearn"] = liblinear
-    if importlib.util.find_spec("celer"):
+            return lasso_path(X, y, alphas=grid, tol=tol, max_iter=10**6)[1].T
+        coefs = []
+        start = time.perf_counter()
+        for lam in grid:
+            over_budget(start, budget)
+            model = LogisticRegression(C=1 / (n * lam), l1_ratio=1.0, solver="liblinear", tol=tol,
+                                       fit_intercept=False, max_iter=10**6).fit(X, y)
+            coefs.append(model.coef_.ravel())
+        return np.array(coefs)
+    if peer == "celer":
         from celer import celer_path
 
         if loss == "squared":
-            runs["celer"] = lambda tol, X, y: celer_path(X, y, "lasso", alphas=grid, tol=tol)[1].T
-        else:
-            runs["celer"] = lambda tol, X, y: celer_path(X, 2 * y - 1, "logreg", alphas=grid * n, tol=tol)[1].T
-    if importlib.util.find_spec("skglm"):
+            return celer_path(X, y, "lasso", alphas=grid, tol=tol)[1].T
+        return celer_path(X, 2 * y - 1, "logreg", alphas=grid * n, tol=tol)[1].T
+    if peer == "skglm":
         import skglm
 
-        def warm_started(tol, X, y):
-            if loss == "squared":
-                model = skglm.Lasso(alpha=grid[0], tol=tol, fit_intercept=False, warm_start=True, max_iter=1000)
-            else:
-                model = skglm.SparseLogisticRegression(alpha=grid[0], tol=tol, fit_intercept=False, warm_start=True,
-                                                       max_iter=1000)
-            coefs = []
-            start = time.perf_counter()
-            for lam in grid:
-                over_budget(start)
-                model.set_params(alpha=lam).fit(X, y)
-                coefs.append(np.ravel(model.coef_).copy())
-            return np.array(coefs)
-        runs["skglm"] = warm_started
-    if importlib.util.find_spec("glum") and n_features <= GLUM_MAX_FEATURES:
-        import glum
+        if loss == "squared":
+            model = skglm.Lasso(alpha=grid[0], tol=tol, fit_intercept=False, warm_start=True, max_iter=1000)
+        else:
+            model = skglm.SparseLogisticRegression(alpha=grid[0], tol=tol, fit_intercept=False, warm_start=True,
+                                                   max_iter=1000)
+        coefs = []
+        start = time.perf_counter()
+        for lam in grid:
+            over_budget(start, budget)
+            model.set_params(alpha=lam).fit(X, y)
+            coefs.append(np.ravel(model.coef_).copy())
+        return np.array(coefs)
+    import glum
 
-        family = "normal" if loss == "squared" else "binomial"
+    family = "normal" if loss == "squared" else "binomial"
+    model = glum.GeneralizedLinearRegressor(family=family, alpha_search=True, alphas=grid, l1_ratio=1.0,
+                                            fit_intercept=False, gradient_tol=tol, max_iter=10**4)
+    model.fit(X, y)
+    return np.array(model.coef_path_)
 
-        def alpha_search(tol, X, y):
-            model = glum.GeneralizedLinearRegressor(family=family, alpha_search=True, alphas=grid, l1_ratio=1.0,
-                                                    fit_intercept=False, gradient_tol=tol, max_iter=10**4)
-            model.fit(X, y)
-            return np.array(model.coef_path_)
-        runs["glum"] = alpha_search
-    return runs
+
+def timed_peer_path(peer, loss, grid, tol, X, y, budget):
+    """(seconds, coefs) of :func:`peer_path`, or None when it ran past ``budget``. Runs in a worker."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        start = time.perf_counter()
+        try:
+            coefs = peer_path(peer, loss, grid, tol, X, y, budget)
+        except OverBudget:
+            return None
+        return time.perf_counter() - start, coefs
+
+
+def isolated(worker, peer, loss, grid):
+    """(tol, X, y, limit) -> (seconds, coefs) of a peer's path in ``worker``; OverBudget past the limit."""
+    def run(tol, X, y, limit):
+        try:
+            result = worker.call(limit, timed_peer_path, peer, loss, grid, tol, X, y, limit - CALL_SLACK)
+        except CallTimeout:
+            result = None
+        if result is None:
+            raise OverBudget
+        return result
+    return run
 
 
 def time_to_target(run, X, y, objectives, f_star):
-    """(median seconds, worst relative suboptimality at the tightest setting tried, tol)."""
+    """(median seconds, worst relative suboptimality at the tightest setting tried, tol, whether
+    the sweep ran to its end rather than past the time cap); seconds is inf if no setting
+    reaches TARGET."""
     worst = np.inf
     try:
         # Compilation (fastreg, skglm) and first-use costs happen here, outside every timing.
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            run(TOLERANCES[0], X, y)
+        run(TOLERANCES[0], X, y, WARM_UP_LIMIT)
     except OverBudget:
-        return np.inf, worst, None
+        return np.inf, worst, None, False
     for tol in TOLERANCES:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            start = time.perf_counter()
-            try:
-                coefs = run(tol, X, y)
-            except OverBudget:
-                break
-            first = time.perf_counter() - start
+        try:
+            first, coefs = run(tol, X, y, TIME_CAP + CALL_SLACK)
+        except OverBudget:
+            return np.inf, worst, None, False
         worst = float(np.max((objectives(coefs) - f_star) / f_star))
         if worst <= TARGET:
-            times = []
-            for _ in range(REPEATS if first < SLOW_SECONDS else 1):
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    start = time.perf_counter()
-                    run(tol, X, y)
-                    times.append(time.perf_counter() - start)
-            return statistics.median(times), worst, tol
+            times = [first]
+            for _ in range(REPEATS - 1 if first < SLOW_SECONDS else 0):
+                times.append(run(tol, X, y, TIME_CAP + CALL_SLACK)[0])
+            return statistics.median(times), worst, tol, True
         if first > TIME_CAP:
-            break
-    return np.inf, worst, None
+            return np.inf, worst, None, False
+    return np.inf, worst, None, True
 
 
 def main(argv=None):
@@ -195,8 +221,9 @@ def main(argv=None):
                 return values
 
             results = {"fastreg": time_to_target(fastreg_path(loss, grid), X, y, objectives, f_star)}
-            for peer, run in peer_paths(loss, grid, *X.shape).items():
-                results[peer] = time_to_target(run, X, y, objectives, f_star)
+            for peer in installed_peers(X.shape[1]):
+                with Worker() as worker:
+                    results[peer] = time_to_target(isolated(worker, peer, loss, grid), X, y, objectives, f_star)
             tol = results["fastreg"][2] or 1e-10
             cold = []
             for _ in range(REPEATS + 1):
@@ -208,14 +235,15 @@ def main(argv=None):
             fastest = min(peers, key=peers.get) if peers else None
             row = {
                 "problem": name, "shape": list(X.shape), "loss": loss, "n_lambdas": N_LAMBDAS,
-                "results": {k: {"seconds": v[0], "worst_suboptimality": v[1], "tol": v[2]} for k, v in results.items()},
+                "results": {k: {"seconds": v[0], "worst_suboptimality": v[1], "tol": v[2], "finished": v[3]}
+                            for k, v in results.items()},
                 "fastest_peer": fastest,
                 "ratio_to_fastest_peer": results["fastreg"][0] / peers[fastest] if fastest else None,
                 "cold_solve_seconds": cold_seconds,
                 "path_over_cold_solve": results["fastreg"][0] / cold_seconds,
             }
             rows.append(row)
-            cells = "  ".join(f"{k}={v[0] * 1e3:.1f}ms" if np.isfinite(v[0]) else f"{k}=n/r" for k, v in results.items())
+            cells = "  ".join(f"{k}={cell_text(row['results'][k])}" for k in results)
             ratio = row["ratio_to_fastest_peer"]
             print(f"{name:<16} {loss:<8} fastreg/fastest({fastest})={ratio:.2f}  path/cold={row['path_over_cold_solve']:.1f}"
                   f"  {cells}" if ratio is not None else f"{name} {loss} {cells}")
@@ -226,6 +254,16 @@ def main(argv=None):
     print(markdown(rows))
 
 
+def cell_text(entry) -> str:
+    """Milliseconds, or why there is no time: over the cap, or not at the target when the sweep ended."""
+    if entry is None:
+        return "-"
+    seconds = float(entry["seconds"])
+    if np.isfinite(seconds):
+        return f"{seconds * 1e3:.0f}"
+    return f">{TIME_CAP:g} s" if not entry.get("finished", True) else "n/r"
+
+
 def markdown(rows) -> str:
     """The results as a Markdown table (milliseconds per whole path), from the JSON rows."""
     libraries = []
@@ -234,11 +272,7 @@ def markdown(rows) -> str:
     lines = ["| problem | loss | " + " | ".join(libraries) + " | fastreg / fastest peer | fastreg path / cold solve |",
              "|---" * (4 + len(libraries)) + "|"]
     for row in rows:
-        cells = []
-        for library in libraries:
-            entry = row["results"].get(library)
-            seconds = float(entry["seconds"]) if entry else np.nan
-            cells.append(f"{seconds * 1e3:.0f}" if np.isfinite(seconds) else ("n/r" if entry else "-"))
+        cells = [cell_text(row["results"].get(library)) for library in libraries]
         ratio = row["ratio_to_fastest_peer"]
         lines.append(f"| {row['problem']} | {row['loss']} | " + " | ".join(cells) +
                      (f" | {ratio:.2f} ({row['fastest_peer']})" if ratio is not None else " | -") +

@@ -50,7 +50,7 @@ def numba_solver(X, y, lr, n_iter, threads: int):
     """A callable running n_iter fused gradient steps inside one Numba call on ``threads`` threads."""
     n, d = X.shape
     z, grad = np.empty(n), np.empty(d)
-    partial = np.empty((threads, d)) if threads > 1 else np.empty((1, 0))
+    partial = fused.partial_gradients(threads, d, X.dtype)
     history = np.empty(0)
 
     def solve():

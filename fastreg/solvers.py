@@ -272,7 +272,7 @@ def solve(data: Problem, *, l1: float, l2: float, solver: str, lr, max_iter: int
             trace = trace[: n_outer + 1]
         else:
             trace = np.empty(max_iter if history else 0, dtype=X.dtype)
-            partial = np.empty((n_blocks, d) if n_blocks > 1 else (1, 0), dtype=X.dtype)
+            partial = fused.partial_gradients(n_blocks, d, X.dtype)
             step = lr if lr is not None else _default_step(loss, X, l2, fit_intercept)
             scalars = (dtype(b), dtype(step), dtype(l1), dtype(l2), fit_intercept)
             if solver == "gd":
@@ -352,7 +352,7 @@ def _certificate_scale(code, X, y, b_zero, criterion, column_major, parallel, z,
         coordinate.gradient(X, z, np.ones(X.shape[1], dtype=np.bool_), parallel, grad)
     else:
         zeros = np.zeros(X.shape[1], dtype=X.dtype)
-        partial = np.empty((numba.get_num_threads(), X.shape[1]) if parallel else (1, 0), dtype=X.dtype)
+        partial = fused.partial_gradients(numba.get_num_threads() if parallel else 1, X.shape[1], X.dtype)
         fused.gradient(code, X, y, zeros, b_zero, np.empty_like(z), partial, grad)
     return float(np.max(np.abs(grad)))
 

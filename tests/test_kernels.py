@@ -9,12 +9,10 @@ from fastreg.kernels import fused
 
 SHAPES = [(1, 1), (1, 6), (6, 1), (7, 3), (20, 200), (200, 20), (9, 600)]  # 9 x 600: blocked rows
 LOSSES = {"logistic": fused.LOGISTIC, "squared": fused.SQUARED}
-SERIAL = np.empty((1, 0))
 
 
 def buffers(n, d, blocks=1):
-    partial = np.empty((blocks, d)) if blocks > 1 else SERIAL
-    return np.empty(n), partial, np.empty(d)
+    return np.empty(n), fused.partial_gradients(blocks, d, np.float64), np.empty(d)
 
 
 def start(d, seed=1):

@@ -29,6 +29,10 @@ DIVERGED = 2
 # rows stay in cache anyway, and there the four reductions cost more than they save.
 ROW_BLOCK_MIN_FEATURES = 512
 
+# The threads' partial gradients sit this many elements (one 64-byte cache line) apart at
+# least: rows that shared a line would bounce it between cores on every row of X.
+PARTIAL_GAP = 8
+
 # Stopping certificates.
 DUALITY_GAP = 0
 GRADIENT_NORM = 1
@@ -36,6 +40,17 @@ GRADIENT_NORM = 1
 # The objective of a descent method never rises far above its starting value; rising above
 # this multiple of it means the step is too large.
 DIVERGENCE_FACTOR = 1.5
+
+
+def partial_gradients(n_blocks, d, dtype):
+    """Work array for :func:`gradient_parallel`'s n_blocks partial gradients of length d.
+
+    One thread (n_blocks <= 1) needs none: the result then has shape (1, 0).
+    """
+    if n_blocks <= 1:
+        return np.empty((1, 0), dtype=dtype)
+    stride = -(-d // PARTIAL_GAP) * PARTIAL_GAP + PARTIAL_GAP
+    return np.empty((n_blocks, stride), dtype=dtype)
 
 
 @kernel
@@ -155,10 +170,11 @@ def gradient_serial(loss, X, y, w, b, want_loss, z_out, grad_out):
 
 @kernel(parallel=True)
 def gradient_parallel(loss, X, y, w, b, want_loss, z_out, partial_out, grad_out):
-    """The fused pass over row blocks in threads; partial_out (n_blocks, D) holds block gradients.
+    """The fused pass over row blocks in threads; partial_out (n_blocks, >= D) holds block gradients.
 
     Block k always covers the same rows and the blocks are summed in a fixed order, so the
-    result is identical from run to run for a given number of blocks.
+    result is identical from run to run for a given number of blocks. partial_gradients
+    spaces the blocks' rows so that no two threads write to one cache line.
     """
     n, d = X.shape
     n_blocks = partial_out.shape[0]
@@ -167,7 +183,7 @@ def gradient_parallel(loss, X, y, w, b, want_loss, z_out, partial_out, grad_out)
     for k in prange(n_blocks):
         lo = (k * n) // n_blocks
         hi = ((k + 1) * n) // n_blocks
-        block = partial_out[k]
+        block = partial_out[k, :d]
         for j in range(d):
             block[j] = zero
         block_loss, block_residual = fused_rows(loss, X, y, w, b, lo, hi, want_loss, z_out, block)
@@ -193,7 +209,7 @@ def gradient(loss, X, y, w, b, z_out, partial_out, grad_out):
     """Fused pass: (mean loss, mean residual), grad_out = X^T r / N, z_out = X w + b.
 
     Runs in threads over partial_out.shape[0] row blocks when that is at least 2, else serially
-    (partial_out is then unused and may have shape (1, 0)).
+    (partial_out, from :func:`partial_gradients`, is then unused and has shape (1, 0)).
     """
     return gradient_loss(loss, X, y, w, b, True, z_out, partial_out, grad_out)
 
