@@ -53,8 +53,8 @@ MIN_RATIO = 1e-2
 
 # Seconds a worker may take beyond its budget (moving X in and the coefficients out), and the
 # limit of its first call (imports and, for skglm, Numba compilation).
-CALL_SLACK = 30.0
-WARM_UP_LIMIT = 300.0
+CALL_SLACK = 10.0
+WARM_UP_LIMIT = 60.0
 
 
 class OverBudget(Exception):

@@ -344,10 +344,14 @@ def _intercept_at_zero(loss: str, y: np.ndarray) -> float:
 
 def _certificate_scale(code, X, y, b_zero, criterion, column_major, parallel, z, grad) -> float:
     """What ``tol`` is relative to: F(0, b0) for the gap, ||grad F(0, b0)||_inf otherwise."""
-    z[:] = b_zero
-    loss_mean = coordinate.mean_loss_residual(code, z, y)
     if criterion == fused.DUALITY_GAP:
-        return float(loss_mean)
+        # F(0, b0) = mean_i f(b0, y_i) in closed form: no kernel to load for it.
+        b = float(b_zero)
+        if code == fused.LOGISTIC:
+            return float(np.logaddexp(0.0, b) - b * np.mean(y, dtype=np.float64))
+        return float(0.5 * np.mean((b - y.astype(np.float64)) ** 2))
+    z[:] = b_zero
+    coordinate.mean_loss_residual(code, z, y)
     if column_major:
         coordinate.gradient(X, z, np.ones(X.shape[1], dtype=np.bool_), parallel, grad)
     else:

@@ -112,6 +112,35 @@ def test_whole_loop_solvers_match_reference(loss, shape, fit_intercept):
 
 
 @pytest.mark.parametrize("loss", LOSSES)
+@pytest.mark.parametrize("shape", [(5, fused.TILED_MIN_FEATURES), (50, 20000)])
+@pytest.mark.parametrize("blocks", [1, 2, 3])
+def test_tiled_gd_matches_reference(loss, shape, blocks):
+    n, d = shape
+    assert fused.tile_width(n, d, 8) > 0  # wide enough for the column-tiled pass
+    X, y = make_problem(loss, n, d)
+    lr = 1.0 / (reference.squared_operator_norm(X, True) / n + 0.01)
+    w0 = start(d)
+    ref = {prox: reference.gd_solve(loss, X, y, w0, 0.1, lr, 0.02, 0.01, True, prox, 12) for prox in (False, True)}
+    for prox in (False, True):
+        runs = []
+        for _ in range(2):
+            w = w0.copy()
+            history = np.empty(12)
+            z, partial, grad = buffers(n, d, blocks)
+            _n_iter, b, status, _value = fused.gd_solve(
+                LOSSES[loss], X, y, w, 0.1, lr, 0.02, 0.01, True, prox, 12, 0.0,
+                fused.DUALITY_GAP, 10, z, partial, grad, history,
+            )
+            runs.append(w)
+        ref_w, ref_b, ref_history = ref[prox]
+        assert status == fused.MAX_ITER
+        np.testing.assert_allclose(w, ref_w, rtol=1e-11, atol=1e-13)
+        np.testing.assert_allclose(b, ref_b, rtol=1e-11, atol=1e-13)
+        np.testing.assert_allclose(history, ref_history, rtol=1e-12)
+        np.testing.assert_array_equal(runs[0], runs[1])  # same blocks, same result
+
+
+@pytest.mark.parametrize("loss", LOSSES)
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("penalty", [(0.05, 0.0), (0.0, 0.1), (0.03, 0.1), (0.0, 0.0)])
 @pytest.mark.parametrize("fit_intercept", [False, True])

@@ -223,3 +223,16 @@ def test_degenerate_shapes(shape):
     X, y = make_problem("squared", *shape)
     result = fastreg.fit(X, y, loss="squared", l2=0.1, tol=1e-10, max_iter=10_000)
     assert result.converged and np.all(np.isfinite(result.coef))
+
+
+@pytest.mark.parametrize("loss", ["logistic", "squared"])
+@pytest.mark.parametrize("fit_intercept", [False, True])
+def test_tolerance_is_relative_to_the_objective_at_zero(loss, fit_intercept):
+    X, y = make_problem(loss, 40, 6)
+    y = np.where(np.arange(40) < 10, 1.0, 0.0) if loss == "logistic" else y + 3.0
+    mean = y.mean()
+    b0 = (np.log(mean / (1 - mean)) if loss == "logistic" else mean) if fit_intercept else 0.0
+    at_zero = reference.objective(loss, X, y, np.zeros(6), b0, 0.0, 0.0)
+    for solver in ("cd", "fista"):
+        result = fastreg.fit(X, y, loss=loss, l1=0.01, solver=solver, fit_intercept=fit_intercept, tol=1e-5)
+        assert result.tolerance == pytest.approx(1e-5 * at_zero, rel=1e-12)

@@ -6,6 +6,12 @@ the logistic loss, the residual for the squared loss), and adds r_i X[i] to the 
 the row is still in cache. The objective at the point comes out of the same pass, so a cost
 history and the divergence check cost nothing extra.
 
+Gradient descent on a few very long rows (tile_width > 0) turns the pass around: it goes
+over column tiles, each holding every row, so each tile's gradient is complete when the tile
+has been read; the step on the tile's coefficients follows at once, and the tile, still in
+L2, gives its share of the next predictor X w. One step then reads X once, where the row-wise
+pass would also read w and the gradient, as long as X's rows, once per block of rows.
+
 Conventions (see DESIGN.md): mean loss, penalty l1 ||w||_1 + (l2 / 2) ||w||_2^2, intercept b
 never penalized, labels in {0, 1} for the logistic loss. Every scalar argument has the dtype
 of X: the Python layer casts them, so float32 problems are computed in float32.
@@ -28,6 +34,14 @@ DIVERGED = 2
 # Rows at least this wide go through the fused pass four at a time (see fused_rows); narrower
 # rows stay in cache anyway, and there the four reductions cost more than they save.
 ROW_BLOCK_MIN_FEATURES = 512
+
+# Gradient descent on X with few, very long rows goes through column tiles (see tiled_pass):
+# a tile of TILE_BYTES or less stays in L2 between its two reads, and its row pieces of at
+# least MIN_TILE_COLUMNS elements stream from memory at full speed. Below TILED_MIN_FEATURES
+# a block of rows stays in cache and the row-wise pass reads X once anyway.
+TILE_BYTES = 512 * 1024
+MIN_TILE_COLUMNS = 512
+TILED_MIN_FEATURES = 16384
 
 # The threads' partial gradients sit this many elements (one 64-byte cache line) apart at
 # least: rows that shared a line would bounce it between cores on every row of X.
@@ -387,6 +401,113 @@ def _diverged(value, first_value):
 
 
 @kernel
+def tile_width(n, d, itemsize):
+    """Columns per tile of :func:`tiled_pass` for an (n, d) X, or 0 when X goes row by row."""
+    width = TILE_BYTES // (itemsize * n)
+    if d < TILED_MIN_FEATURES or width < MIN_TILE_COLUMNS:
+        return 0
+    return width
+
+
+@kernel
+def tile_step(X, r, w, lr, l1, l2, prox, lo, hi, z_part, grad_out):
+    """Columns lo:hi of :func:`tiled_pass`; returns the penalty of w[lo:hi] before the step.
+
+    The slices start at 0 so that LLVM sees non-negative indices and vectorizes the loops.
+    """
+    n = X.shape[0]
+    zero = X.dtype.type(0.0)
+    g = grad_out[lo:hi]
+    m = hi - lo
+    g[:] = zero
+    i = 0
+    while i + 4 <= n:
+        r0, r1, r2, r3 = r[i], r[i + 1], r[i + 2], r[i + 3]
+        x0, x1, x2, x3 = X[i, lo:hi], X[i + 1, lo:hi], X[i + 2, lo:hi], X[i + 3, lo:hi]
+        for j in range(m):
+            g[j] += (r0 * x0[j] + r1 * x1[j]) + (r2 * x2[j] + r3 * x3[j])
+        i += 4
+    for i in range(i, n):
+        ri = r[i]
+        x = X[i, lo:hi]
+        for j in range(m):
+            g[j] += ri * x[j]
+    tile = w[lo:hi]
+    value = penalty_step(tile, g, lr, l1, l2, prox)
+    # The tile was read a moment ago and is still in L2: the new predictor costs no memory traffic.
+    i = 0
+    while i + 4 <= n:
+        x0, x1, x2, x3 = X[i, lo:hi], X[i + 1, lo:hi], X[i + 2, lo:hi], X[i + 3, lo:hi]
+        s0 = zero
+        s1 = zero
+        s2 = zero
+        s3 = zero
+        for j in range(m):
+            wj = tile[j]
+            s0 += x0[j] * wj
+            s1 += x1[j] * wj
+            s2 += x2[j] * wj
+            s3 += x3[j] * wj
+        z_part[i] += s0
+        z_part[i + 1] += s1
+        z_part[i + 2] += s2
+        z_part[i + 3] += s3
+        i += 4
+    for i in range(i, n):
+        x = X[i, lo:hi]
+        s = zero
+        for j in range(m):
+            s += x[j] * tile[j]
+        z_part[i] += s
+    return value
+
+
+@kernel
+def tile_range(X, r, w, lr, l1, l2, prox, width, first, last, z_part, grad_out):
+    """Tiles first:last of :func:`tiled_pass`, adding their share of X w_new to z_part (N,)."""
+    d = X.shape[1]
+    z_part[:] = X.dtype.type(0.0)
+    value = X.dtype.type(0.0)
+    for t in range(first, last):
+        value += tile_step(X, r, w, lr, l1, l2, prox, t * width, min(d, (t + 1) * width), z_part, grad_out)
+    return value
+
+
+@kernel(parallel=True)
+def tiled_pass_parallel(X, r, w, lr, l1, l2, prox, width, z_parts, grad_out):
+    """:func:`tiled_pass` over z_parts.shape[0] contiguous runs of tiles in threads."""
+    d = X.shape[1]
+    n_blocks = z_parts.shape[0]
+    n_tiles = (d + width - 1) // width
+    values = np.empty(n_blocks, dtype=X.dtype)
+    for k in prange(n_blocks):
+        values[k] = tile_range(X, r, w, lr, l1, l2, prox, width, (k * n_tiles) // n_blocks,
+                               ((k + 1) * n_tiles) // n_blocks, z_parts[k, :X.shape[0]], grad_out)
+    value = X.dtype.type(0.0)
+    for k in range(n_blocks):
+        value += values[k]
+    return X.dtype.type(value)
+
+
+@kernel
+def tiled_pass(X, r, w, lr, l1, l2, prox, width, z_parts, grad_out):
+    """One gradient step over column tiles of a wide X; returns the penalty at w before the step.
+
+    r (N,) holds f'(z_i) / N at the current point. Tile by tile: grad_out[tile] = X[:, tile]^T r
+    (the tile's gradient is complete, since every row is in it), the step on w[tile]
+    (penalty_step), and X[:, tile] w[tile] added to a partial predictor. X is read from memory
+    once per step, where the row-wise pass reads w and the gradient once per block of rows.
+    z_parts (n_blocks, >= N): row k receives block k's share of X w_new; the blocks are fixed
+    runs of tiles, so the sum in a fixed order is identical from run to run.
+    """
+    if z_parts.shape[0] > 1:
+        return tiled_pass_parallel(X, r, w, lr, l1, l2, prox, width, z_parts, grad_out)
+    d = X.shape[1]
+    return tile_range(X, r, w, lr, l1, l2, prox, width, 0, (d + width - 1) // width, z_parts[0, :X.shape[0]],
+                      grad_out)
+
+
+@kernel
 def gd_solve(loss, X, y, w, b, lr, l1, l2, fit_intercept, prox, max_iter, tol, criterion,
              check_every, z_out, partial_out, grad_out, history_out):
     """Up to max_iter fused gradient steps inside Numba; w (D,) is updated in place.
@@ -394,8 +515,13 @@ def gd_solve(loss, X, y, w, b, lr, l1, l2, fit_intercept, prox, max_iter, tol, c
     Every check_every steps, stops once the certificate chosen by criterion is <= tol (tol = 0
     runs exactly max_iter steps). history_out (max_iter,) or (0,) receives F before each step.
     Returns (n_iter, b, status, last objective seen); the caller computes the certificate at
-    the returned point, so that fixed-iteration runs time iterations only.
+    the returned point, so that fixed-iteration runs time iterations only. Wide X with few
+    rows (tile_width > 0) goes through :func:`gd_solve_tiled`.
     """
+    width = tile_width(X.shape[0], X.shape[1], X.itemsize)
+    if width > 0:
+        return gd_solve_tiled(loss, X, y, w, b, lr, l1, l2, fit_intercept, prox, max_iter, tol, criterion,
+                              check_every, width, z_out, partial_out, grad_out, history_out)
     first_value = X.dtype.type(0.0)
     n_iter = 0
     record = history_out.shape[0] > 0
@@ -404,6 +530,64 @@ def gd_solve(loss, X, y, w, b, lr, l1, l2, fit_intercept, prox, max_iter, tol, c
         watch = record or k % check_every == 0
         value, b = gd_step_loss(loss, X, y, w, b, lr, l1, l2, fit_intercept, prox, watch,
                                 z_out, partial_out, grad_out)
+        n_iter = k + 1
+        if k == 0:
+            first_value = value
+        if record:
+            history_out[k] = value
+        if watch and _diverged(value, first_value):
+            return n_iter, b, DIVERGED, value
+        if tol > 0 and n_iter % check_every == 0:
+            value, gap, grad_norm = certificate(loss, X, y, w, b, l1, l2, fit_intercept,
+                                                z_out, partial_out, grad_out)
+            if _stopping_value(criterion, gap, grad_norm) <= tol:
+                return n_iter, b, CONVERGED, value
+    return n_iter, b, MAX_ITER, value
+
+
+@kernel
+def gd_solve_tiled(loss, X, y, w, b, lr, l1, l2, fit_intercept, prox, max_iter, tol, criterion,
+                   check_every, width, z_out, partial_out, grad_out, history_out):
+    """:func:`gd_solve` with the steps taken by :func:`tiled_pass`, in tiles of ``width`` columns.
+
+    The predictor z = X w + b of each step comes out of the previous step's pass, so one step
+    reads X once. Threads: as many as partial_out has rows (its row length does not matter).
+    """
+    n = X.shape[0]
+    zero = X.dtype.type(0.0)
+    inv_n = X.dtype.type(1.0) / X.dtype.type(n)
+    # The threads' partial predictors, a cache line apart as in partial_gradients.
+    stride = -(-n // PARTIAL_GAP) * PARTIAL_GAP + PARTIAL_GAP
+    z_parts = np.empty((max(partial_out.shape[0], 1), stride), dtype=X.dtype)
+    z = np.empty(n, dtype=X.dtype)
+    r = np.empty(n, dtype=X.dtype)
+    for i in range(n):
+        row = X[i]
+        s = zero
+        for j in range(X.shape[1]):
+            s += row[j] * w[j]
+        z[i] = s + b
+    first_value = zero
+    value = zero
+    n_iter = 0
+    record = history_out.shape[0] > 0
+    for k in range(max_iter):
+        watch = record or k % check_every == 0
+        loss_sum = zero
+        residual_sum = zero
+        for i in range(n):
+            loss_i, r_i = _row_terms(loss, z[i], y[i], watch)
+            loss_sum += loss_i
+            residual_sum += r_i
+            r[i] = r_i * inv_n
+        value = loss_sum * inv_n + tiled_pass(X, r, w, lr, l1, l2, prox, width, z_parts, grad_out)
+        if fit_intercept:
+            b = b - lr * residual_sum * inv_n
+        for i in range(n):
+            s = b
+            for block in range(z_parts.shape[0]):
+                s += z_parts[block, i]
+            z[i] = s
         n_iter = k + 1
         if k == 0:
             first_value = value
