@@ -10,9 +10,9 @@ import pytest
 from conftest import DATA_DIR, lambda_max_formula, load_dataset, make_problem
 
 import fastreg
-from fastreg import reference
+from fastreg import reference, solvers
 from fastreg.__main__ import main
-from fastreg.path import fold_indices
+from fastreg.path import _predict, fold_indices
 
 
 def objective(loss, X, y, coef, intercept, lam, l1_ratio):
@@ -45,6 +45,24 @@ def test_every_point_matches_a_cold_solve(loss, l1_ratio):
         np.testing.assert_allclose(path.objectives[k], objective(loss, X, y, path.coefs[k], path.intercepts[k],
                                                                  lam, l1_ratio), rtol=1e-10)
         assert path.nnz[k] == np.count_nonzero(path.coefs[k])
+
+
+@pytest.mark.parametrize("l1_ratio", [1.0, 0.6])
+@pytest.mark.parametrize("loss", ["logistic", "squared"])
+def test_tangent_step_predicts_the_next_solution_to_second_order(loss, l1_ratio):
+    X, y = make_problem(loss, 60, 30, seed=4)
+    data = solvers.prepare(X, y, loss=loss, solver="cd", fit_intercept=True)
+    lam = 0.3 * fastreg.lambda_max(X, y, loss=loss, l1_ratio=l1_ratio)
+    solutions = {}
+    for value in (lam, 0.99 * lam):
+        solutions[value] = fastreg.fit(X, y, loss=loss, l1=value * l1_ratio, l2=value * (1 - l1_ratio), tol=1e-13)
+    start, target = solutions[lam], solutions[0.99 * lam]
+    assert np.array_equal(start.coef != 0, target.coef != 0)  # no kink between the two: the tangent applies
+    w = start.coef.copy()
+    b = _predict(data, w, start.intercept, lam, 0.99 * lam, l1_ratio)
+    before = np.linalg.norm(start.coef - target.coef) + abs(start.intercept - target.intercept)
+    after = np.linalg.norm(w - target.coef) + abs(b - target.intercept)
+    assert after <= 0.05 * before
 
 
 @pytest.mark.parametrize("l1_ratio", [1.0, 0.5])
