@@ -148,7 +148,8 @@ def regularization_path(
     r"""Solve along a decreasing grid of penalties, each solve warm-started from the previous.
 
     The warm start is the previous solution moved along the path's tangent when that lowers
-    the objective (see ``_predict``): its error is second order in the step between lambdas.
+    the objective (see ``solvers.tangent_step``): its error is second order in the step
+    between lambdas.
 
     At each ``lam`` the objective is F(w, b) = mean loss + lam * l1_ratio ||w||_1
     + lam * (1 - l1_ratio) / 2 ||w||_2^2, solved to ``tol`` (see :func:`fastreg.fit`).
@@ -222,7 +223,7 @@ def regularization_path(
         start = time.perf_counter()
         keep = None
         if previous_lam is not None:
-            b = _predict(data, w, b, previous_lam, lam, l1_ratio)
+            b = solvers.tangent_step(data, w, b, previous_lam, lam, l1_ratio)
         if screening and solver == "cd" and previous_lam is not None:
             keep = (np.abs(grad) >= l1_ratio * (2 * lam - previous_lam)) | (w != 0)
         result = solvers.solve(data, l1=l1, l2=l2, solver=solver, lr=None, max_iter=max_iter, tol=tol, w=w,
@@ -287,60 +288,6 @@ def _mean_loss(loss: str, z: np.ndarray, y: np.ndarray) -> float:
     if loss == "logistic":
         return float(np.mean(np.logaddexp(0.0, z) - y * z))
     return float(0.5 * np.mean((z - y) ** 2))
-
-
-def _predict(data, w, b, lam, lam_new, l1_ratio):
-    """Move the solution (w, b) at ``lam`` along the path's tangent to ``lam_new`` when that
-    lowers the objective at ``lam_new``; w is updated in place, the intercept returned.
-
-    On the support S with signs s, the optimality conditions grad_S L + l1 s + l2 w_S = 0 and
-    dL/db = 0 hold along the path between kinks; differentiating them in lam gives
-    (H + lam (1 - l1_ratio) I) dw/dlam = -(l1_ratio s + (1 - l1_ratio) w_S) on S and the
-    intercept row of H, H the loss Hessian in (w_S, b). The first-order step leaves an error
-    of order (lam_new - lam)^2 instead of (lam_new - lam), so each lambda starts closer to its
-    solution. A coefficient whose sign would flip is set to 0. Small systems only: |S| is at
-    most the number of samples when the solution is unique.
-    """
-    support = np.flatnonzero(w)
-    if support.size == 0 or support.size > data.X.shape[0]:
-        return b
-    n = data.X.shape[0]
-    y = data.y.astype(np.float64)
-    columns = data.X[:, support].astype(np.float64)
-    w_s = w[support].astype(np.float64)
-    intercept = 0.0 if b is None else float(b)
-    z = columns @ w_s + intercept
-    if data.loss == "logistic":
-        p = 0.5 * (1.0 + np.tanh(0.5 * z))
-        weights = p * (1.0 - p)
-    else:
-        weights = np.ones(n)
-    if data.fit_intercept:
-        columns = np.hstack([columns, np.ones((n, 1))])
-    hessian = (columns * weights[:, None]).T @ columns / n
-    hessian[np.arange(support.size), np.arange(support.size)] += lam * (1.0 - l1_ratio)
-    rhs = np.zeros(columns.shape[1])
-    rhs[:support.size] = -(l1_ratio * np.sign(w_s) + (1.0 - l1_ratio) * w_s)
-    try:
-        slope = np.linalg.solve(hessian, rhs)
-    except np.linalg.LinAlgError:
-        return b
-    if not np.all(np.isfinite(slope)):
-        return b
-    step = lam_new - lam
-    w_new = w_s + step * slope[:support.size]
-    w_new[np.sign(w_new) != np.sign(w_s)] = 0.0
-    b_new = intercept + step * slope[-1] if data.fit_intercept else intercept
-    z_new = columns[:, :support.size] @ w_new + b_new
-    l1, l2 = lam_new * l1_ratio, lam_new * (1.0 - l1_ratio)
-
-    def objective(loss_z, coef):
-        return _mean_loss(data.loss, loss_z, y) + l1 * np.sum(np.abs(coef)) + 0.5 * l2 * np.sum(coef * coef)
-
-    if objective(z_new, w_new) < objective(z, w_s):
-        w[support] = w_new
-        return b_new
-    return b
 
 
 def _null_mean_loss(data) -> float:

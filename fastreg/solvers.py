@@ -319,6 +319,18 @@ def solve(data: Problem, *, l1: float, l2: float, solver: str, lr, max_iter: int
     )
 
 
+def tangent_step(data: Problem, w: np.ndarray, b: float, lam: float, lam_new: float, l1_ratio: float) -> float:
+    """The solution (w, b) at ``lam`` moved along the path's tangent to ``lam_new`` when that
+    lowers the objective there (``coordinate.tangent_step``); w is updated in place, the new
+    intercept returned. Skipped (b returned) for large supports and for ``fista``'s C-ordered X."""
+    X = data.X
+    if not X.flags.f_contiguous or np.count_nonzero(w) > X.shape[0]:
+        return b
+    dtype = X.dtype.type
+    return float(coordinate.tangent_step(_LOSS_CODE[data.loss], X, data.y, w, dtype(b), dtype(lam), dtype(lam_new),
+                                         dtype(l1_ratio), data.fit_intercept))
+
+
 def lipschitz_constant(X: np.ndarray, loss: str, l2: float, fit_intercept: bool) -> float:
     """Upper bound estimate of the Lipschitz constant of the smooth part's gradient in (w, b).
 

@@ -12,7 +12,7 @@ from conftest import DATA_DIR, lambda_max_formula, load_dataset, make_problem
 import fastreg
 from fastreg import reference, solvers
 from fastreg.__main__ import main
-from fastreg.path import _predict, fold_indices
+from fastreg.path import fold_indices
 
 
 def objective(loss, X, y, coef, intercept, lam, l1_ratio):
@@ -59,7 +59,7 @@ def test_tangent_step_predicts_the_next_solution_to_second_order(loss, l1_ratio)
     start, target = solutions[lam], solutions[0.99 * lam]
     assert np.array_equal(start.coef != 0, target.coef != 0)  # no kink between the two: the tangent applies
     w = start.coef.copy()
-    b = _predict(data, w, start.intercept, lam, 0.99 * lam, l1_ratio)
+    b = solvers.tangent_step(data, w, start.intercept, lam, 0.99 * lam, l1_ratio)
     before = np.linalg.norm(start.coef - target.coef) + abs(start.intercept - target.intercept)
     after = np.linalg.norm(w - target.coef) + abs(b - target.intercept)
     assert after <= 0.05 * before

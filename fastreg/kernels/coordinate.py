@@ -169,44 +169,159 @@ def working_set_penalty(w, ws, count, l1, l2):
 
 
 @kernel
-def anderson_weights(iterates):
-    """Weights c, sum(c) = 1, minimizing ||sum_k c_k (u_{k+1} - u_k)||; iterates (K + 1, M).
+def solve_linear(matrix, rhs):
+    """x with matrix x = rhs, matrix (M, M), by Gaussian elimination with partial pivoting.
 
-    Solves (U U^T) c = 1, U the K differences, by Gaussian elimination with partial pivoting
-    (no LAPACK: Numba takes it from SciPy). Returns an empty array when the system is singular.
+    No LAPACK (Numba takes it from SciPy). Returns an empty array when the system is singular
+    or the solution is not finite. The inputs are not modified.
     """
-    k_count = iterates.shape[0] - 1
-    zero = iterates.dtype.type(0.0)
-    diffs = iterates[1:] - iterates[:-1]
-    system = np.empty((k_count, k_count + 1), dtype=iterates.dtype)
-    for a in range(k_count):
-        for c in range(k_count):
-            system[a, c] = np.sum(diffs[a] * diffs[c])
-        system[a, k_count] = iterates.dtype.type(1.0)
-    for col in range(k_count):
+    m = rhs.shape[0]
+    zero = matrix.dtype.type(0.0)
+    system = np.empty((m, m + 1), dtype=matrix.dtype)
+    system[:, :m] = matrix
+    system[:, m] = rhs
+    for col in range(m):
         pivot = col
-        for row in range(col + 1, k_count):
+        for row in range(col + 1, m):
             if abs(system[row, col]) > abs(system[pivot, col]):
                 pivot = row
         if system[pivot, col] == zero:
-            return np.empty(0, dtype=iterates.dtype)
+            return np.empty(0, dtype=matrix.dtype)
         if pivot != col:
-            for c in range(k_count + 1):
+            for c in range(m + 1):
                 system[col, c], system[pivot, c] = system[pivot, c], system[col, c]
-        for row in range(col + 1, k_count):
+        for row in range(col + 1, m):
             factor = system[row, col] / system[col, col]
-            for c in range(col, k_count + 1):
+            for c in range(col, m + 1):
                 system[row, c] -= factor * system[col, c]
-    weights = np.empty(k_count, dtype=iterates.dtype)
-    for row in range(k_count - 1, -1, -1):
-        total = system[row, k_count]
-        for c in range(row + 1, k_count):
-            total -= system[row, c] * weights[c]
-        weights[row] = total / system[row, row]
+    solution = np.empty(m, dtype=matrix.dtype)
+    for row in range(m - 1, -1, -1):
+        total = system[row, m]
+        for c in range(row + 1, m):
+            total -= system[row, c] * solution[c]
+        solution[row] = total / system[row, row]
+    if not np.all(np.isfinite(solution)):
+        return np.empty(0, dtype=matrix.dtype)
+    return solution
+
+
+@kernel
+def anderson_weights(iterates):
+    """Weights c, sum(c) = 1, minimizing ||sum_k c_k (u_{k+1} - u_k)||; iterates (K + 1, M).
+
+    Solves (U U^T) c = 1, U the K differences, then normalizes. Returns an empty array when
+    the system is singular.
+    """
+    k_count = iterates.shape[0] - 1
+    diffs = iterates[1:] - iterates[:-1]
+    gram = np.empty((k_count, k_count), dtype=iterates.dtype)
+    for a in range(k_count):
+        for c in range(k_count):
+            gram[a, c] = np.sum(diffs[a] * diffs[c])
+    weights = solve_linear(gram, np.ones(k_count, dtype=iterates.dtype))
+    if weights.shape[0] == 0:
+        return weights
     total = np.sum(weights)
-    if not np.isfinite(total) or total == zero:
+    if not np.isfinite(total) or total == iterates.dtype.type(0.0):
         return np.empty(0, dtype=iterates.dtype)
     return weights / total
+
+
+@kernel
+def tangent_step(loss, X, y, w, b, lam, lam_new, l1_ratio, fit_intercept):
+    """Move the solution (w, b) at lam along the path's tangent to lam_new if that lowers the
+    objective at lam_new; w (D,) is updated in place and the intercept returned.
+
+    On the support S with signs s the optimality conditions grad_S L + l1 s + l2 w_S = 0 and
+    dL/db = 0 hold between kinks of the path; differentiating them in lam gives
+    (H + lam (1 - l1_ratio) I) dw/dlam = -(l1_ratio s + (1 - l1_ratio) w_S), with the intercept's
+    row and column in H, the loss Hessian mean_i h_i a_i a_i^T over a_i = (X[i, S], 1). The
+    first-order step leaves an error of order (lam_new - lam)^2 instead of (lam_new - lam).
+    A coefficient whose sign would flip is set to 0. Only when |S| <= N (a unique solution).
+    """
+    n, d = X.shape
+    zero = X.dtype.type(0.0)
+    one = X.dtype.type(1.0)
+    half = X.dtype.type(0.5)
+    inv_n = one / X.dtype.type(n)
+    count = 0
+    for j in range(d):
+        if w[j] != zero:
+            count += 1
+    if count == 0 or count > n:
+        return b
+    support = np.empty(count, dtype=np.int64)
+    k = 0
+    for j in range(d):
+        if w[j] != zero:
+            support[k] = j
+            k += 1
+    m = count + 1 if fit_intercept else count
+    z = np.empty(n, dtype=X.dtype)
+    predictor(X, w, b, z)
+    h = np.empty(n, dtype=X.dtype)
+    if loss == fused.LOGISTIC:
+        logistic_state(z, y, np.empty(n, dtype=X.dtype), h)
+    else:
+        h[:] = one
+    hessian = np.zeros((m, m), dtype=X.dtype)
+    for a in range(count):
+        ja = support[a]
+        for c in range(a + 1):
+            jc = support[c]
+            total = zero
+            for i in range(n):
+                total += h[i] * X[i, ja] * X[i, jc]
+            hessian[a, c] = total * inv_n
+            hessian[c, a] = total * inv_n
+        hessian[a, a] += lam * (one - l1_ratio)
+    rhs = np.zeros(m, dtype=X.dtype)
+    for a in range(count):
+        wj = w[support[a]]
+        rhs[a] = -(l1_ratio * np.sign(wj) + (one - l1_ratio) * wj)
+    if fit_intercept:
+        h_sum = zero
+        for i in range(n):
+            h_sum += h[i]
+        hessian[count, count] = h_sum * inv_n
+        for a in range(count):
+            total = zero
+            for i in range(n):
+                total += h[i] * X[i, support[a]]
+            hessian[a, count] = total * inv_n
+            hessian[count, a] = total * inv_n
+    slope = solve_linear(hessian, rhs)
+    if slope.shape[0] == 0:
+        return b
+    step = lam_new - lam
+    l1 = lam_new * l1_ratio
+    l2 = lam_new * (one - l1_ratio)
+    b_new = b + step * slope[count] if fit_intercept else b
+    w_new = np.empty(count, dtype=X.dtype)
+    z_new = np.empty(n, dtype=X.dtype)
+    for i in range(n):
+        z_new[i] = z[i] + (b_new - b)
+    # F(new) - F(old), term by term: the change is far below the rounding of F itself.
+    change = zero
+    for a in range(count):
+        j = support[a]
+        new = w[j] + step * slope[a]
+        if np.sign(new) != np.sign(w[j]):
+            new = zero
+        w_new[a] = new
+        column_axpy(X, j, new - w[j], zero, z_new)
+        change += l1 * (abs(new) - abs(w[j])) + half * l2 * (new - w[j]) * (new + w[j])
+    loss_change = zero
+    for i in range(n):
+        new_loss, _r = fused.loss_residual(loss, z_new[i], y[i])
+        old_loss, _r = fused.loss_residual(loss, z[i], y[i])
+        loss_change += new_loss - old_loss
+    change += loss_change * inv_n
+    if not change < zero:
+        return b
+    for a in range(count):
+        w[support[a]] = w_new[a]
+    return b_new
 
 
 @kernel
@@ -466,6 +581,51 @@ def model_epoch(X, r, h, dz, db, ws, count, l1, l2, hess_work, center_work, w_ne
 
 
 @kernel
+def model_anderson_step(X, r, h, dz, db, ws, count, l1, l2, center_work, w_new, iterates, trial_w, trial_dz):
+    """Replace (w_new, dz, db) by the Anderson extrapolation of the model's CD iterates if it
+    lowers the quadratic model of :func:`model_epoch`; returns db.
+
+    The model mean_i [r_i dz_i + h_i dz_i^2 / 2] + penalty(w_new) is compared term by term, so
+    that rounding does not hide the change; the trial dz costs one read of the working set.
+    """
+    n = X.shape[0]
+    zero = X.dtype.type(0.0)
+    half = X.dtype.type(0.5)
+    weights = anderson_weights(iterates)
+    if weights.shape[0] == 0:
+        return db
+    for k in range(count):
+        total = zero
+        for m in range(weights.shape[0]):
+            total += weights[m] * iterates[m + 1, k]
+        trial_w[k] = total
+    trial_db = db
+    for i in range(n):
+        trial_dz[i] = dz[i]
+    for k in range(count):
+        change = trial_w[k] - w_new[k]
+        if change != zero:
+            column_axpy(X, ws[k], change, center_work[k], trial_dz)
+            trial_db -= change * center_work[k]
+    change = zero
+    for i in range(n):
+        step = trial_dz[i] - dz[i]
+        change += step * (r[i] + half * h[i] * (trial_dz[i] + dz[i]))
+    change /= X.dtype.type(n)
+    for k in range(count):
+        old = w_new[k]
+        new = trial_w[k]
+        change += l1 * (abs(new) - abs(old)) + half * l2 * (new - old) * (new + old)
+    if not change < zero:
+        return db
+    for k in range(count):
+        w_new[k] = trial_w[k]
+    for i in range(n):
+        dz[i] = trial_dz[i]
+    return trial_db
+
+
+@kernel
 def logistic_subproblem(X, y, z, w, b, ws, count, l1, l2, fit_intercept, criterion, inner_tol,
                         max_epochs, r, h, dz, grad_work, hess_work, center_work, w_new):
     """Proximal Newton for the logistic loss on the features ws[:count]; z = X w + b kept current.
@@ -482,6 +642,9 @@ def logistic_subproblem(X, y, z, w, b, ws, count, l1, l2, fit_intercept, criteri
     one = X.dtype.type(1.0)
     half = X.dtype.type(0.5)
     inv_n = one / X.dtype.type(n)
+    iterates = np.empty((EPOCHS_PER_CHECK + 1, count), dtype=X.dtype)
+    trial_w = np.empty(count, dtype=X.dtype)
+    trial_dz = np.empty(n, dtype=X.dtype)
     epochs = 0
     while epochs < max_epochs:
         if fit_intercept:
@@ -518,10 +681,19 @@ def logistic_subproblem(X, y, z, w, b, ws, count, l1, l2, fit_intercept, criteri
         db = zero
         for k in range(count):
             w_new[k] = w[ws[k]]
+            iterates[0, k] = w_new[k]
         first = zero
         for epoch in range(NEWTON_EPOCHS):
             model_norm, db = model_epoch(X, r, h, dz, db, ws, count, l1, l2, hess_work, center_work, w_new)
             epochs += 1
+            slot = (epoch + 1) % EPOCHS_PER_CHECK
+            for k in range(count):
+                iterates[EPOCHS_PER_CHECK if slot == 0 else slot, k] = w_new[k]
+            if slot == 0:
+                db = model_anderson_step(X, r, h, dz, db, ws, count, l1, l2, center_work, w_new,
+                                         iterates, trial_w, trial_dz)
+                for k in range(count):
+                    iterates[0, k] = w_new[k]
             if epoch == 0:
                 first = model_norm
             if epochs >= max_epochs or (epoch > 0 and model_norm <= NEWTON_FRACTION * first):
