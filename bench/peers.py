@@ -1,6 +1,6 @@
 """Time to a relative suboptimality of 1e-6: fastreg's solvers against their peers.
 
-    python bench/peers.py [--quick] [--out bench/results/peers.json]
+    python bench/peers.py [--quick] [--only PROBLEM ...] [--losses LOSS ...] [--out bench/results/peers.json]
 
 The way benchopt compares solvers: every solver runs at a sequence of ever tighter tolerances;
 its time is the median over repeated runs (one run for settings slower than a second) of the
@@ -181,6 +181,8 @@ def main(argv=None):
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "peers.json"))
     parser.add_argument("--from-json", action="store_true", help="print the table of an existing --out file")
     parser.add_argument("--only", nargs="+", metavar="PROBLEM", help="run only these problems (names as printed)")
+    parser.add_argument("--losses", nargs="+", choices=["logistic", "squared"], default=["logistic", "squared"],
+                        help="run only these losses")
     args = parser.parse_args(argv)
     if args.from_json:
         print(markdown(json.loads(Path(args.out).read_text())["rows"]))
@@ -194,7 +196,7 @@ def main(argv=None):
         if args.only and name not in args.only:
             continue
         X = np.asfortranarray(X, dtype=np.float64)
-        for loss in ("logistic", "squared"):
+        for loss in args.losses:
             for fit_intercept in (False, True):
                 for divisor in divisors:
                     l1 = fastreg.lambda_max(X, y, loss=loss, fit_intercept=fit_intercept) / divisor
