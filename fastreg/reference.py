@@ -49,8 +49,12 @@ def optimal_intercept(loss: str, xw: np.ndarray, y: np.ndarray, b: float) -> flo
         if slope == 0 or curvature <= 0 or current == 0:
             break
         step = np.clip(slope / curvature, -8.0, 8.0)  # the kernel's MAX_INTERCEPT_STEP
-        ceiling = current * (1 + 16 * np.finfo(xw.dtype).eps)
-        while np.sum(loss_residual(loss, xw + b - step, y)[0]) > ceiling:
+        # The kernel's test (skipped for the steps it trusts): the change
+        # summed per sample, within rounding of the loss.
+        slack = 16 * np.finfo(xw.dtype).eps * current
+        each = loss_residual(loss, xw + b, y)[0]
+        trusted = abs(step) <= 0.125 and 15 * curvature >= abs(step) * len(y)  # the kernel's rule
+        while not trusted and np.sum(loss_residual(loss, xw + b - step, y)[0] - each) > slack:
             step *= 0.5
         b -= step
         if abs(step) <= 4 * np.finfo(xw.dtype).eps * (1 + abs(b)):
