@@ -41,6 +41,7 @@ def optimal_intercept(loss: str, xw: np.ndarray, y: np.ndarray, b: float) -> flo
     """Intercept minimizing the mean loss at linear predictor xw + b (Newton from b)."""
     if loss == "squared":
         return float(np.mean(y - xw))
+    previous = np.inf
     for _ in range(100):
         p = sigmoid(xw + b)
         slope = np.sum(p - y)
@@ -57,8 +58,9 @@ def optimal_intercept(loss: str, xw: np.ndarray, y: np.ndarray, b: float) -> flo
         while not trusted and np.sum(loss_residual(loss, xw + b - step, y)[0] - each) > slack:
             step *= 0.5
         b -= step
-        if abs(step) <= 4 * np.finfo(xw.dtype).eps * (1 + abs(b)):
+        if abs(step) <= 4 * np.finfo(xw.dtype).eps * (1 + abs(b)) or (trusted and abs(step) > 0.5 * previous):
             break
+        previous = abs(step)
     return float(b)
 
 

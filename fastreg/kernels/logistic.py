@@ -60,6 +60,7 @@ def optimal_intercept(xw, y, b):
     one = type(b)(1.0)
     half = type(b)(0.5)
     eps = np.finfo(xw.dtype).eps
+    previous = type(b)(np.inf)
     for _ in range(100):
         loss = zero
         slope = zero
@@ -92,6 +93,9 @@ def optimal_intercept(xw, y, b):
                 break
             step *= half
         b -= step
-        if abs(step) <= 4 * eps * (one + abs(b)):
+        # Trusted steps are in Newton's quadratic phase, where each step is far smaller than
+        # the last; one that is not at most half the last is rounding noise in the slope.
+        if abs(step) <= 4 * eps * (one + abs(b)) or (trusted and abs(step) > half * previous):
             break
+        previous = abs(step)
     return b
