@@ -38,13 +38,12 @@ if __package__ in (None, ""):
 
 import fastreg
 from bench.datasets import load_shared
-from bench.peers import GLUM_MAX_FEATURES, TARGET, correlated
+from bench.peers import GLUM_MAX_FEATURES, TARGET, TIME_CAP, cell_text, correlated
 from bench.worker import CallTimeout, Worker
 from fastreg import reference
 
 TOLERANCES = [1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-9, 1e-10]
 REPEATS = 3
-TIME_CAP = 5.0
 # A setting slower than this is not run again: its first timed run stands.
 SLOW_SECONDS = 2.0
 N_LAMBDAS = 100
@@ -243,7 +242,7 @@ def main(argv=None):
                 "path_over_cold_solve": results["fastreg"][0] / cold_seconds,
             }
             rows.append(row)
-            cells = "  ".join(f"{k}={cell_text(row['results'][k])}" for k in results)
+            cells = "  ".join(f"{k}={cell_text(row['results'][k], 0)}" for k in results)
             ratio = row["ratio_to_fastest_peer"]
             print(f"{name:<16} {loss:<8} fastreg/fastest({fastest})={ratio:.2f}  path/cold={row['path_over_cold_solve']:.1f}"
                   f"  {cells}" if ratio is not None else f"{name} {loss} {cells}")
@@ -254,16 +253,6 @@ def main(argv=None):
     print(markdown(rows))
 
 
-def cell_text(entry) -> str:
-    """Milliseconds, or why there is no time: over the cap, or not at the target when the sweep ended."""
-    if entry is None:
-        return "-"
-    seconds = float(entry["seconds"])
-    if np.isfinite(seconds):
-        return f"{seconds * 1e3:.0f}"
-    return f">{TIME_CAP:g} s" if not entry.get("finished", True) else "n/r"
-
-
 def markdown(rows) -> str:
     """The results as a Markdown table (milliseconds per whole path), from the JSON rows."""
     libraries = []
@@ -272,7 +261,7 @@ def markdown(rows) -> str:
     lines = ["| problem | loss | " + " | ".join(libraries) + " | fastreg / fastest peer | fastreg path / cold solve |",
              "|---" * (4 + len(libraries)) + "|"]
     for row in rows:
-        cells = [cell_text(row["results"].get(library)) for library in libraries]
+        cells = [cell_text(row["results"].get(library), 0) for library in libraries]
         ratio = row["ratio_to_fastest_peer"]
         lines.append(f"| {row['problem']} | {row['loss']} | " + " | ".join(cells) +
                      (f" | {ratio:.2f} ({row['fastest_peer']})" if ratio is not None else " | -") +

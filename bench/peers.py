@@ -236,15 +236,17 @@ def main(argv=None):
     print(markdown(rows))
 
 
-def cell_text(entry) -> str:
+def cell_text(entry, digits: int = 1) -> str:
+    """Milliseconds, or why there is none: "-" not run, "mapping?" a peer solving another
+    problem, ">5 s" past the time cap, "n/r" not at the target when the sweep ended."""
     if entry is None:
         return "-"
-    if entry["mapping_error"]:
+    if entry.get("mapping_error"):
         return "mapping?"
     seconds = float(entry["seconds"])
     if np.isfinite(seconds):
-        return f"{seconds * 1e3:.1f}"
-    return f">{TIME_CAP:g} s" if not entry["finished"] else "n/r"
+        return f"{seconds * 1e3:.{digits}f}"
+    return f">{TIME_CAP:g} s" if not entry.get("finished", True) else "n/r"
 
 
 def markdown(rows) -> str:
@@ -266,15 +268,8 @@ def markdown(rows) -> str:
 def print_row(row):
     cells = []
     for solver, entry in row["results"].items():
-        if entry["mapping_error"]:
-            text = "mapping?"
-        elif np.isfinite(entry["seconds"]):
-            text = f"{entry['seconds'] * 1e3:.1f}ms"
-        elif not entry["finished"]:
-            text = f">{TIME_CAP:g}s"
-        else:
-            text = "n/r"
-        cells.append(f"{solver}={text}")
+        text = cell_text(entry)
+        cells.append(f"{solver}={text}ms" if np.isfinite(entry["seconds"]) else f"{solver}={text}")
     ratio = row["ratio_cd_to_fastest_peer"]
     ratio_text = f"{ratio:.2f}" if ratio is not None else "-"
     print(f"{row['problem']:<16} {row['loss']:<8} int={int(row['fit_intercept'])} {row['lambda']:<14} "

@@ -214,7 +214,8 @@ def regularization_path(
     w = np.zeros(d, dtype=data.X.dtype)
     b = None
     grad = np.zeros(d, dtype=data.X.dtype)
-    null_deviance = _null_mean_loss(data)
+    # The loss of w = 0 with the best intercept (0 without intercept).
+    null_deviance = solvers.mean_loss_at_constant(data.loss, data.y, data.intercept_at_zero)
     rows = []
     reason = None
     previous_lam = None
@@ -284,15 +285,6 @@ def _load_kernels(data, solver: str, tol: float, threads) -> float:
     return time.perf_counter() - start
 
 
-def _mean_loss(loss: str, z: np.ndarray, y: np.ndarray) -> float:
-    if loss == "logistic":
-        return float(np.mean(np.logaddexp(0.0, z) - y * z))
-    return float(0.5 * np.mean((z - y) ** 2))
-
-
-def _null_mean_loss(data) -> float:
-    """Mean loss of the model with w = 0 and the best intercept (0 without intercept)."""
-    return _mean_loss(data.loss, np.full(data.y.shape, data.intercept_at_zero), data.y.astype(np.float64))
 
 
 SCORINGS = ("deviance", "misclassification", "mse")

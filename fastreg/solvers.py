@@ -255,7 +255,7 @@ def solve(data: Problem, *, l1: float, l2: float, solver: str, lr, max_iter: int
         criterion = fused.DUALITY_GAP if l1 > 0 else fused.GRADIENT_NORM
     step = float("nan")
     with numba_threads(n_blocks):
-        scale = _certificate_scale(code, X, y, dtype(b_zero), criterion, solver == "cd", n_blocks > 1, z, grad)
+        scale = _certificate_scale(loss, X, y, dtype(b_zero), criterion, solver == "cd", n_blocks > 1, z, grad)
         # A zero scale means (0, b0) is optimal; the smallest positive tolerance still stops
         # there, where tolerance 0 would mean "run max_iter iterations".
         tolerance = tol * max(scale, float(np.finfo(X.dtype).tiny)) if tol > 0 else 0.0
@@ -322,9 +322,10 @@ def solve(data: Problem, *, l1: float, l2: float, solver: str, lr, max_iter: int
 def tangent_step(data: Problem, w: np.ndarray, b: float, lam: float, lam_new: float, l1_ratio: float) -> float:
     """The solution (w, b) at ``lam`` moved along the path's tangent to ``lam_new`` when that
     lowers the objective there (``coordinate.tangent_step``); w is updated in place, the new
-    intercept returned. Skipped (b returned) for large supports and for ``fista``'s C-ordered X."""
+    intercept returned. Skipped (b returned) for ``fista``'s C-ordered X, and by the kernel for
+    supports larger than N."""
     X = data.X
-    if not X.flags.f_contiguous or np.count_nonzero(w) > X.shape[0]:
+    if not X.flags.f_contiguous:
         return b
     dtype = X.dtype.type
     return float(coordinate.tangent_step(_LOSS_CODE[data.loss], X, data.y, w, dtype(b), dtype(lam), dtype(lam_new),
@@ -354,14 +355,20 @@ def _intercept_at_zero(loss: str, y: np.ndarray) -> float:
     return mean
 
 
-def _certificate_scale(code, X, y, b_zero, criterion, column_major, parallel, z, grad) -> float:
+def mean_loss_at_constant(loss: str, y: np.ndarray, b: float) -> float:
+    """mean_i f(b, y_i): the mean loss of the model w = 0 with intercept b, in closed form."""
+    b = float(b)
+    if loss == "logistic":
+        return float(np.logaddexp(0.0, b) - b * np.mean(y, dtype=np.float64))
+    return float(0.5 * np.mean((b - y.astype(np.float64)) ** 2))
+
+
+def _certificate_scale(loss, X, y, b_zero, criterion, column_major, parallel, z, grad) -> float:
     """What ``tol`` is relative to: F(0, b0) for the gap, ||grad F(0, b0)||_inf otherwise."""
     if criterion == fused.DUALITY_GAP:
-        # F(0, b0) = mean_i f(b0, y_i) in closed form: no kernel to load for it.
-        b = float(b_zero)
-        if code == fused.LOGISTIC:
-            return float(np.logaddexp(0.0, b) - b * np.mean(y, dtype=np.float64))
-        return float(0.5 * np.mean((b - y.astype(np.float64)) ** 2))
+        # In closed form: no kernel to load for it.
+        return mean_loss_at_constant(loss, y, b_zero)
+    code = _LOSS_CODE[loss]
     z[:] = b_zero
     coordinate.mean_loss_residual(code, z, y)
     if column_major:

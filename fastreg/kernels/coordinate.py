@@ -455,52 +455,69 @@ def squared_subproblem(X, y, r, w, b, ws, count, l1, l2, fit_intercept, criterio
 
 
 @kernel
-def anderson_step(X, y, r, w, b, ws, count, l1, l2, fit_intercept, center, iterates, trial_w, trial_r):
-    """Replace (w, r, b) by the Anderson extrapolation of the iterates if it lowers F; returns b.
+def anderson_trial(X, ws, current, centers, iterates, v, intercept, trial_w, trial_v):
+    """The Anderson extrapolation of the iterates, and the sample vector and intercept there.
 
-    The extrapolated point mixes the last iterates with the weights of
-    :func:`anderson_weights`; its residual costs one read of the working set's columns.
+    trial_w (count,) receives the iterates mixed with the weights of :func:`anderson_weights`;
+    trial_v = v + sum_k (trial_w[k] - current[k]) (X[:, ws[k]] - centers[k]) (one read of the
+    working set's columns), and the intercept moves by -sum_k (trial_w[k] - current[k])
+    centers[k] (implicit centering). current, centers (count,). Returns (found, intercept),
+    found False when the weights are singular.
     """
-    n = X.shape[0]
     zero = X.dtype.type(0.0)
     weights = anderson_weights(iterates)
     if weights.shape[0] == 0:
-        return b
-    for k in range(count):
+        return False, intercept
+    for k in range(current.shape[0]):
         total = zero
         for m in range(weights.shape[0]):
             total += weights[m] * iterates[m + 1, k]
         trial_w[k] = total
-    trial_b = b
-    for i in range(n):
-        trial_r[i] = r[i]
-    for k in range(count):
-        j = ws[k]
-        change = trial_w[k] - w[j]
+    trial_v[:] = v
+    for k in range(current.shape[0]):
+        change = trial_w[k] - current[k]
         if change != zero:
-            column_axpy(X, j, change, center[j], trial_r)
-            trial_b -= change * center[j]
+            column_axpy(X, ws[k], change, centers[k], trial_v)
+            intercept -= change * centers[k]
+    return True, intercept
+
+
+@kernel
+def penalty_change(old, new, l1, l2):
+    """P(new) - P(old) for the elastic-net penalty P over (count,) values, summed term by term
+    so that rounding of P itself does not hide the change."""
+    half = old.dtype.type(0.5)
+    change = old.dtype.type(0.0)
+    for k in range(old.shape[0]):
+        change += l1 * (abs(new[k]) - abs(old[k])) + half * l2 * (new[k] - old[k]) * (new[k] + old[k])
+    return change
+
+
+@kernel
+def anderson_step(X, y, r, w, b, ws, count, l1, l2, fit_intercept, center, iterates, trial_w, trial_r):
+    """Replace (w, r, b) by the Anderson extrapolation of the iterates if it lowers F; returns b."""
+    n = X.shape[0]
+    zero = X.dtype.type(0.0)
+    current = w[ws[:count]]
+    found, trial_b = anderson_trial(X, ws, current, center[ws[:count]], iterates, r, b, trial_w, trial_r)
+    if not found:
+        return b
     if fit_intercept:
         shift = -np.mean(trial_r)
         for i in range(n):
             trial_r[i] += shift
         trial_b += shift
-    half = X.dtype.type(0.5)
     # F(trial) - F(current), summed term by term so that rounding does not hide the change.
     change = zero
     for i in range(n):
         change += (trial_r[i] - r[i]) * (trial_r[i] + r[i])
-    change *= half / X.dtype.type(n)
-    for k in range(count):
-        old = w[ws[k]]
-        new = trial_w[k]
-        change += l1 * (abs(new) - abs(old)) + half * l2 * (new - old) * (new + old)
+    change *= X.dtype.type(0.5) / X.dtype.type(n)
+    change += penalty_change(current, trial_w, l1, l2)
     if not change < zero:
         return b
     for k in range(count):
         w[ws[k]] = trial_w[k]
-    for i in range(n):
-        r[i] = trial_r[i]
+    r[:] = trial_r
     return trial_b
 
 
@@ -586,42 +603,25 @@ def model_anderson_step(X, r, h, dz, db, ws, count, l1, l2, center_work, w_new, 
     lowers the quadratic model of :func:`model_epoch`; returns db.
 
     The model mean_i [r_i dz_i + h_i dz_i^2 / 2] + penalty(w_new) is compared term by term, so
-    that rounding does not hide the change; the trial dz costs one read of the working set.
+    that rounding does not hide the change.
     """
     n = X.shape[0]
     zero = X.dtype.type(0.0)
     half = X.dtype.type(0.5)
-    weights = anderson_weights(iterates)
-    if weights.shape[0] == 0:
+    found, trial_db = anderson_trial(X, ws, w_new[:count], center_work[:count], iterates, dz, db, trial_w,
+                                     trial_dz)
+    if not found:
         return db
-    for k in range(count):
-        total = zero
-        for m in range(weights.shape[0]):
-            total += weights[m] * iterates[m + 1, k]
-        trial_w[k] = total
-    trial_db = db
-    for i in range(n):
-        trial_dz[i] = dz[i]
-    for k in range(count):
-        change = trial_w[k] - w_new[k]
-        if change != zero:
-            column_axpy(X, ws[k], change, center_work[k], trial_dz)
-            trial_db -= change * center_work[k]
     change = zero
     for i in range(n):
         step = trial_dz[i] - dz[i]
         change += step * (r[i] + half * h[i] * (trial_dz[i] + dz[i]))
     change /= X.dtype.type(n)
-    for k in range(count):
-        old = w_new[k]
-        new = trial_w[k]
-        change += l1 * (abs(new) - abs(old)) + half * l2 * (new - old) * (new + old)
+    change += penalty_change(w_new[:count], trial_w, l1, l2)
     if not change < zero:
         return db
-    for k in range(count):
-        w_new[k] = trial_w[k]
-    for i in range(n):
-        dz[i] = trial_dz[i]
+    w_new[:count] = trial_w
+    dz[:] = trial_dz
     return trial_db
 
 

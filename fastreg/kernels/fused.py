@@ -56,6 +56,12 @@ GRADIENT_NORM = 1
 DIVERGENCE_FACTOR = 1.5
 
 
+@kernel
+def padded_length(length):
+    """Row length for per-thread rows of ``length`` elements: at least PARTIAL_GAP apart."""
+    return -(-length // PARTIAL_GAP) * PARTIAL_GAP + PARTIAL_GAP
+
+
 def partial_gradients(n_blocks, d, dtype):
     """Work array for :func:`gradient_parallel`'s n_blocks partial gradients of length d.
 
@@ -63,8 +69,7 @@ def partial_gradients(n_blocks, d, dtype):
     """
     if n_blocks <= 1:
         return np.empty((1, 0), dtype=dtype)
-    stride = -(-d // PARTIAL_GAP) * PARTIAL_GAP + PARTIAL_GAP
-    return np.empty((n_blocks, stride), dtype=dtype)
+    return np.empty((n_blocks, padded_length(d)), dtype=dtype)
 
 
 @kernel
@@ -108,6 +113,31 @@ def _row_terms(loss, z, y, want_loss):
 
 
 @kernel
+def dot4(x0, x1, x2, x3, v):
+    """(x0 . v, x1 . v, x2 . v, x3 . v) in one sweep over v; four accumulators hide the
+    multiply-add latency. All (M,); loops from 0 so that LLVM vectorizes them."""
+    zero = v.dtype.type(0.0)
+    s0 = zero
+    s1 = zero
+    s2 = zero
+    s3 = zero
+    for j in range(v.shape[0]):
+        vj = v[j]
+        s0 += x0[j] * vj
+        s1 += x1[j] * vj
+        s2 += x2[j] * vj
+        s3 += x3[j] * vj
+    return s0, s1, s2, s3
+
+
+@kernel
+def add_rows4(g, r0, r1, r2, r3, x0, x1, x2, x3):
+    """g += r0 x0 + r1 x1 + r2 x2 + r3 x3 in one sweep over g (M,)."""
+    for j in range(g.shape[0]):
+        g[j] += (r0 * x0[j] + r1 * x1[j]) + (r2 * x2[j] + r3 * x3[j])
+
+
+@kernel
 def fused_rows(loss, X, y, w, b, lo, hi, want_loss, z_out, grad_out):
     """Rows lo:hi of the fused pass; X (N, D), y (N,), w (D,), z_out (N,), grad_out (D,).
 
@@ -128,16 +158,7 @@ def fused_rows(loss, X, y, w, b, lo, hi, want_loss, z_out, grad_out):
         row1 = X[i + 1]
         row2 = X[i + 2]
         row3 = X[i + 3]
-        z0 = zero
-        z1 = zero
-        z2 = zero
-        z3 = zero
-        for j in range(d):
-            wj = w[j]
-            z0 += row0[j] * wj
-            z1 += row1[j] * wj
-            z2 += row2[j] * wj
-            z3 += row3[j] * wj
+        z0, z1, z2, z3 = dot4(row0, row1, row2, row3, w)
         z0 += b
         z1 += b
         z2 += b
@@ -152,8 +173,7 @@ def fused_rows(loss, X, y, w, b, lo, hi, want_loss, z_out, grad_out):
         loss3, r3 = _row_terms(loss, z3, y[i + 3], want_loss)
         loss_sum += (loss0 + loss1) + (loss2 + loss3)
         residual_sum += (r0 + r1) + (r2 + r3)
-        for j in range(d):
-            grad_out[j] += (r0 * row0[j] + r1 * row1[j]) + (r2 * row2[j] + r3 * row3[j])
+        add_rows4(grad_out, r0, r1, r2, r3, row0, row1, row2, row3)
         i += 4
     for i in range(i, hi):
         row = X[i]
@@ -422,10 +442,8 @@ def tile_step(X, r, w, lr, l1, l2, prox, lo, hi, z_part, grad_out):
     g[:] = zero
     i = 0
     while i + 4 <= n:
-        r0, r1, r2, r3 = r[i], r[i + 1], r[i + 2], r[i + 3]
-        x0, x1, x2, x3 = X[i, lo:hi], X[i + 1, lo:hi], X[i + 2, lo:hi], X[i + 3, lo:hi]
-        for j in range(m):
-            g[j] += (r0 * x0[j] + r1 * x1[j]) + (r2 * x2[j] + r3 * x3[j])
+        add_rows4(g, r[i], r[i + 1], r[i + 2], r[i + 3],
+                  X[i, lo:hi], X[i + 1, lo:hi], X[i + 2, lo:hi], X[i + 3, lo:hi])
         i += 4
     for i in range(i, n):
         ri = r[i]
@@ -437,17 +455,7 @@ def tile_step(X, r, w, lr, l1, l2, prox, lo, hi, z_part, grad_out):
     # The tile was read a moment ago and is still in L2: the new predictor costs no memory traffic.
     i = 0
     while i + 4 <= n:
-        x0, x1, x2, x3 = X[i, lo:hi], X[i + 1, lo:hi], X[i + 2, lo:hi], X[i + 3, lo:hi]
-        s0 = zero
-        s1 = zero
-        s2 = zero
-        s3 = zero
-        for j in range(m):
-            wj = tile[j]
-            s0 += x0[j] * wj
-            s1 += x1[j] * wj
-            s2 += x2[j] * wj
-            s3 += x3[j] * wj
+        s0, s1, s2, s3 = dot4(X[i, lo:hi], X[i + 1, lo:hi], X[i + 2, lo:hi], X[i + 3, lo:hi], tile)
         z_part[i] += s0
         z_part[i + 1] += s1
         z_part[i + 2] += s2
@@ -508,6 +516,35 @@ def tiled_pass(X, r, w, lr, l1, l2, prox, width, z_parts, grad_out):
 
 
 @kernel
+def tiled_gd_step(loss, X, y, w, b, lr, l1, l2, fit_intercept, prox, want_loss, width, z, r, z_parts,
+                  grad_out):
+    """:func:`gd_step_loss` through :func:`tiled_pass`, in tiles of ``width`` columns.
+
+    z (N,) holds X w + b on entry and again on return: the next step's predictor comes out of
+    this step's pass, so one step reads X once. r (N,) and z_parts (n_blocks, >= N) are work.
+    """
+    n = X.shape[0]
+    zero = X.dtype.type(0.0)
+    inv_n = X.dtype.type(1.0) / X.dtype.type(n)
+    loss_sum = zero
+    residual_sum = zero
+    for i in range(n):
+        loss_i, r_i = _row_terms(loss, z[i], y[i], want_loss)
+        loss_sum += loss_i
+        residual_sum += r_i
+        r[i] = r_i * inv_n
+    value = loss_sum * inv_n + tiled_pass(X, r, w, lr, l1, l2, prox, width, z_parts, grad_out)
+    if fit_intercept:
+        b = b - lr * residual_sum * inv_n
+    for i in range(n):
+        total = b
+        for block in range(z_parts.shape[0]):
+            total += z_parts[block, i]
+        z[i] = total
+    return value, b
+
+
+@kernel
 def gd_solve(loss, X, y, w, b, lr, l1, l2, fit_intercept, prox, max_iter, tol, criterion,
              check_every, z_out, partial_out, grad_out, history_out):
     """Up to max_iter fused gradient steps inside Numba; w (D,) is updated in place.
@@ -516,78 +553,37 @@ def gd_solve(loss, X, y, w, b, lr, l1, l2, fit_intercept, prox, max_iter, tol, c
     runs exactly max_iter steps). history_out (max_iter,) or (0,) receives F before each step.
     Returns (n_iter, b, status, last objective seen); the caller computes the certificate at
     the returned point, so that fixed-iteration runs time iterations only. Wide X with few
-    rows (tile_width > 0) goes through :func:`gd_solve_tiled`.
+    rows (tile_width > 0) steps through :func:`tiled_gd_step`, on as many threads as
+    partial_out has rows.
     """
-    width = tile_width(X.shape[0], X.shape[1], X.itemsize)
-    if width > 0:
-        return gd_solve_tiled(loss, X, y, w, b, lr, l1, l2, fit_intercept, prox, max_iter, tol, criterion,
-                              check_every, width, z_out, partial_out, grad_out, history_out)
-    first_value = X.dtype.type(0.0)
-    n_iter = 0
-    record = history_out.shape[0] > 0
-    for k in range(max_iter):
-        # The loss costs a log per row: computed only where it is recorded or checked.
-        watch = record or k % check_every == 0
-        value, b = gd_step_loss(loss, X, y, w, b, lr, l1, l2, fit_intercept, prox, watch,
-                                z_out, partial_out, grad_out)
-        n_iter = k + 1
-        if k == 0:
-            first_value = value
-        if record:
-            history_out[k] = value
-        if watch and _diverged(value, first_value):
-            return n_iter, b, DIVERGED, value
-        if tol > 0 and n_iter % check_every == 0:
-            value, gap, grad_norm = certificate(loss, X, y, w, b, l1, l2, fit_intercept,
-                                                z_out, partial_out, grad_out)
-            if _stopping_value(criterion, gap, grad_norm) <= tol:
-                return n_iter, b, CONVERGED, value
-    return n_iter, b, MAX_ITER, value
-
-
-@kernel
-def gd_solve_tiled(loss, X, y, w, b, lr, l1, l2, fit_intercept, prox, max_iter, tol, criterion,
-                   check_every, width, z_out, partial_out, grad_out, history_out):
-    """:func:`gd_solve` with the steps taken by :func:`tiled_pass`, in tiles of ``width`` columns.
-
-    The predictor z = X w + b of each step comes out of the previous step's pass, so one step
-    reads X once. Threads: as many as partial_out has rows (its row length does not matter).
-    """
-    n = X.shape[0]
+    n, d = X.shape
     zero = X.dtype.type(0.0)
-    inv_n = X.dtype.type(1.0) / X.dtype.type(n)
-    # The threads' partial predictors, a cache line apart as in partial_gradients.
-    stride = -(-n // PARTIAL_GAP) * PARTIAL_GAP + PARTIAL_GAP
-    z_parts = np.empty((max(partial_out.shape[0], 1), stride), dtype=X.dtype)
-    z = np.empty(n, dtype=X.dtype)
-    r = np.empty(n, dtype=X.dtype)
-    for i in range(n):
-        row = X[i]
-        s = zero
-        for j in range(X.shape[1]):
-            s += row[j] * w[j]
-        z[i] = s + b
+    width = tile_width(n, d, X.itemsize)
+    tiled = width > 0
+    # The tiled step's predictor, residuals and per-thread partial predictors (empty otherwise).
+    z = np.empty(n if tiled else 0, dtype=X.dtype)
+    r = np.empty(n if tiled else 0, dtype=X.dtype)
+    z_parts = np.empty((max(partial_out.shape[0], 1), padded_length(n) if tiled else 0), dtype=X.dtype)
+    if tiled:
+        for i in range(n):
+            row = X[i]
+            total = b
+            for j in range(d):
+                total += row[j] * w[j]
+            z[i] = total
     first_value = zero
     value = zero
     n_iter = 0
     record = history_out.shape[0] > 0
     for k in range(max_iter):
+        # The loss costs a log per row: computed only where it is recorded or checked.
         watch = record or k % check_every == 0
-        loss_sum = zero
-        residual_sum = zero
-        for i in range(n):
-            loss_i, r_i = _row_terms(loss, z[i], y[i], watch)
-            loss_sum += loss_i
-            residual_sum += r_i
-            r[i] = r_i * inv_n
-        value = loss_sum * inv_n + tiled_pass(X, r, w, lr, l1, l2, prox, width, z_parts, grad_out)
-        if fit_intercept:
-            b = b - lr * residual_sum * inv_n
-        for i in range(n):
-            s = b
-            for block in range(z_parts.shape[0]):
-                s += z_parts[block, i]
-            z[i] = s
+        if tiled:
+            value, b = tiled_gd_step(loss, X, y, w, b, lr, l1, l2, fit_intercept, prox, watch, width, z, r,
+                                     z_parts, grad_out)
+        else:
+            value, b = gd_step_loss(loss, X, y, w, b, lr, l1, l2, fit_intercept, prox, watch,
+                                    z_out, partial_out, grad_out)
         n_iter = k + 1
         if k == 0:
             first_value = value
