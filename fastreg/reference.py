@@ -42,23 +42,28 @@ def optimal_intercept(loss: str, xw: np.ndarray, y: np.ndarray, b: float) -> flo
     if loss == "squared":
         return float(np.mean(y - xw))
     previous = np.inf
+    eps = np.finfo(xw.dtype).eps
     for _ in range(100):
         p = sigmoid(xw + b)
         slope = np.sum(p - y)
         curvature = np.sum(p * (1 - p))
-        current = np.sum(loss_residual(loss, xw + b, y)[0])
-        if slope == 0 or curvature <= 0 or current == 0:
+        if slope == 0 or curvature <= 0:
             break
         step = np.clip(slope / curvature, -8.0, 8.0)  # the kernel's MAX_INTERCEPT_STEP
-        # The kernel's test (skipped for the steps it trusts): the change
-        # summed per sample, within rounding of the loss.
-        slack = 16 * np.finfo(xw.dtype).eps * current
-        each = loss_residual(loss, xw + b, y)[0]
         trusted = abs(step) <= 0.125 and 15 * curvature >= abs(step) * len(y)  # the kernel's rule
-        while not trusted and np.sum(loss_residual(loss, xw + b - step, y)[0] - each) > slack:
-            step *= 0.5
+        if not trusted:
+            # The kernel's test: the change summed per sample, within rounding of the loss.
+            each = loss_residual(loss, xw + b, y)[0]
+            slack = 16 * eps * np.sum(each)
+            while np.sum(loss_residual(loss, xw + b - step, y)[0] - each) > slack:
+                step *= 0.5
         b -= step
-        if abs(step) <= 4 * np.finfo(xw.dtype).eps * (1 + abs(b)) or (trusted and abs(step) > 0.5 * previous):
+        rounding = 4 * eps * (1 + abs(b))
+        if abs(step) <= rounding:
+            break
+        # The kernel's stops in Newton's quadratic phase: a step not halving, or a bound on the
+        # next step (NEWTON_ERROR_FACTOR s^2 / mean curvature) below rounding.
+        if trusted and (abs(step) > 0.5 * previous or 0.1 * step * step * len(y) <= rounding * curvature):
             break
         previous = abs(step)
     return float(b)

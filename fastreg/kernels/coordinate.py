@@ -35,6 +35,12 @@ WORKING_SET_START = 10
 # of the outer one: solving the subproblem more exactly than the outer gap is wasted work.
 INNER_FRACTION = 0.3
 
+# A full certificate at most this multiple of the one the working set's solve ended with says
+# that no feature outside the set violates its condition more than those inside (the two are
+# equal then): the set is complete, and its next solve goes straight to INNER_FRACTION * tol
+# instead of another tenfold step, each of which costs a full gradient pass to check.
+COMPLETE_SET_RATIO = 1.5
+
 # The squared-loss inner solve checks its certificate every this many epochs (one extra read
 # of the working set's columns per check), and at the same time tries an Anderson
 # extrapolation from the last EPOCHS_PER_CHECK iterates (Bertrand and Massias, 2021).
@@ -261,7 +267,7 @@ def tangent_step(loss, X, y, w, b, lam, lam_new, l1_ratio, fit_intercept):
     predictor(X, w, b, z)
     h = np.empty(n, dtype=X.dtype)
     if loss == fused.LOGISTIC:
-        logistic_state(z, y, np.empty(n, dtype=X.dtype), h)
+        logistic_state(z, y, np.empty(n, dtype=X.dtype), h, np.empty(0, dtype=X.dtype))
     else:
         h[:] = one
     hessian = np.zeros((m, m), dtype=X.dtype)
@@ -403,7 +409,8 @@ def squared_subproblem(X, y, r, w, b, ws, count, l1, l2, fit_intercept, criterio
     every coordinate to the intercept and slow CD to a crawl. center (D,) and curvature (D,)
     cache mean(X_j) and that curvature (curvature < 0: not computed yet). With an intercept,
     b must be optimal on entry. Stops when the working set's own certificate is <= inner_tol, checked every
-    EPOCHS_PER_CHECK epochs, or after max_epochs. Returns (epochs, b).
+    EPOCHS_PER_CHECK epochs, or after max_epochs. Returns (epochs, b, the last certificate
+    computed, inf if none).
     """
     n = X.shape[0]
     zero = X.dtype.type(0.0)
@@ -426,6 +433,7 @@ def squared_subproblem(X, y, r, w, b, ws, count, l1, l2, fit_intercept, criterio
     trial_w = np.empty(count, dtype=X.dtype)
     trial_r = np.empty(n, dtype=X.dtype)
     epochs = 0
+    stop = X.dtype.type(np.inf)
     while epochs < max_epochs:
         b = squared_epoch(X, r, w, b, ws, count, l1, l2, fit_intercept, center, curvature)
         epochs += 1
@@ -451,7 +459,7 @@ def squared_subproblem(X, y, r, w, b, ws, count, l1, l2, fit_intercept, criterio
             stop = norm
         if stop <= inner_tol:
             break
-    return epochs, b
+    return epochs, b, stop
 
 
 @kernel
@@ -532,29 +540,50 @@ def mean_loss_residual(loss, z, y):
 
 
 @kernel
-def logistic_state(z, y, r_out, h_out):
-    """Mean loss at z; r_out = sigmoid(z) - y and h_out = p (1 - p), the loss's curvature (N,)."""
+def logistic_state(z, y, r_out, h_out, loss_out):
+    """Mean loss at z; r_out = sigmoid(z) - y and h_out = p (1 - p), the loss's curvature (N,);
+    loss_out (N,) receives the per-sample losses, or is skipped when it has length 0."""
     one = z.dtype.type(1.0)
     loss_sum = z.dtype.type(0.0)
+    keep = loss_out.shape[0] > 0
     for i in range(z.shape[0]):
         loss_i, ri = fused.loss_residual(fused.LOGISTIC, z[i], y[i])
         p = ri + y[i]
         loss_sum += loss_i
         r_out[i] = ri
         h_out[i] = p * (one - p)
+        if keep:
+            loss_out[i] = loss_i
     return loss_sum / z.dtype.type(z.shape[0])
 
 
 @kernel
-def logistic_loss_change(z, dz, t, y):
-    """Mean loss at z + t dz minus mean loss at z (N,), summed per sample: near the optimum
-    the change is far below the rounding of either mean."""
+def logistic_loss_change(z, dz, t, y, losses, trial_loss, trial_r):
+    """Mean loss at z + t dz minus mean loss at z, given the losses (N,) at z, summed per
+    sample: near the optimum the change is far below the rounding of either mean. The losses
+    and residuals at z + t dz go to trial_loss, trial_r (N,): an accepted step's state."""
     change = z.dtype.type(0.0)
     for i in range(z.shape[0]):
-        after, _r = fused.loss_residual(fused.LOGISTIC, z[i] + t * dz[i], y[i])
-        before, _r = fused.loss_residual(fused.LOGISTIC, z[i], y[i])
-        change += after - before
+        after, trial_r[i] = fused.loss_residual(fused.LOGISTIC, z[i] + t * dz[i], y[i])
+        trial_loss[i] = after
+        change += after - losses[i]
     return change / z.dtype.type(z.shape[0])
+
+
+@kernel
+def adopt_trial_state(y, trial_loss, trial_r, losses, r_out, h_out):
+    """The state of :func:`logistic_state` at an accepted step, from the line search's losses
+    and residuals there (no exp or log again); returns the mean loss."""
+    one = y.dtype.type(1.0)
+    loss_sum = y.dtype.type(0.0)
+    for i in range(y.shape[0]):
+        ri = trial_r[i]
+        p = ri + y[i]
+        loss_sum += trial_loss[i]
+        losses[i] = trial_loss[i]
+        r_out[i] = ri
+        h_out[i] = p * (one - p)
+    return loss_sum / y.dtype.type(y.shape[0])
 
 
 @kernel
@@ -635,7 +664,7 @@ def logistic_subproblem(X, y, z, w, b, ws, count, l1, l2, fit_intercept, criteri
     falls to NEWTON_FRACTION of the first epoch's, then backtrack on the true objective.
     With an intercept the model's columns are centered implicitly with the weights h: a
     change delta of w_j moves b by -delta mean_h(X_j), which keeps the model's intercept
-    optimal. Returns (CD epochs run, b).
+    optimal. Returns (CD epochs run, b, the last certificate computed, inf if none).
     """
     n = X.shape[0]
     zero = X.dtype.type(0.0)
@@ -645,11 +674,23 @@ def logistic_subproblem(X, y, z, w, b, ws, count, l1, l2, fit_intercept, criteri
     iterates = np.empty((EPOCHS_PER_CHECK + 1, count), dtype=X.dtype)
     trial_w = np.empty(count, dtype=X.dtype)
     trial_dz = np.empty(n, dtype=X.dtype)
+    # Per-sample losses at z, and the line search's losses and residuals at its last trial:
+    # an accepted step's state then costs no exp or log again.
+    losses = np.empty(n, dtype=X.dtype)
+    trial_loss = np.empty(n, dtype=X.dtype)
+    trial_r = np.empty(n, dtype=X.dtype)
+    stepped = False
     epochs = 0
+    stop = X.dtype.type(np.inf)
     while epochs < max_epochs:
+        shift = zero
         if fit_intercept:
-            b += shift_to_optimal_intercept(fused.LOGISTIC, z, y)
-        loss_mean = logistic_state(z, y, r, h)
+            shift = shift_to_optimal_intercept(fused.LOGISTIC, z, y)
+            b += shift
+        if stepped and shift == zero:
+            loss_mean = adopt_trial_state(y, trial_loss, trial_r, losses, r, h)
+        else:
+            loss_mean = logistic_state(z, y, r, h, losses)
         h_sum = zero
         for i in range(n):
             h_sum += h[i]
@@ -715,7 +756,7 @@ def logistic_subproblem(X, y, z, w, b, ws, count, l1, l2, fit_intercept, criteri
         t = one
         accepted = False
         for _ in range(LINE_SEARCH_STEPS):
-            change = logistic_loss_change(z, dz, t, y)
+            change = logistic_loss_change(z, dz, t, y, losses, trial_loss, trial_r)
             for k in range(count):
                 old = w[ws[k]]
                 v = old + t * (w_new[k] - old)
@@ -732,7 +773,8 @@ def logistic_subproblem(X, y, z, w, b, ws, count, l1, l2, fit_intercept, criteri
         for i in range(n):
             z[i] += t * dz[i]
         b += t * db
-    return epochs, b
+        stepped = True
+    return epochs, b, stop
 
 
 @kernel
@@ -765,6 +807,7 @@ def cd_solve(loss, X, y, w, b, l1, l2, fit_intercept, max_epochs, tol, criterion
     outer = 0
     status = fused.MAX_ITER
     screened = not np.all(active)
+    set_stop = X.dtype.type(np.inf)
     while True:
         if loss == fused.SQUARED:
             if fit_intercept:
@@ -776,7 +819,7 @@ def cd_solve(loss, X, y, w, b, l1, l2, fit_intercept, max_epochs, tol, criterion
         else:
             if fit_intercept:
                 b += shift_to_optimal_intercept(loss, z, y)
-            loss_mean = logistic_state(z, y, r, h)
+            loss_mean = logistic_state(z, y, r, h, np.empty(0, dtype=X.dtype))
         gradient(X, r, active, parallel, grad)
         value = loss_mean + fused.penalty(w, l1, l2)
         grad_norm = fused.subgradient_norm(w, grad, l1, l2)
@@ -811,19 +854,22 @@ def cd_solve(loss, X, y, w, b, l1, l2, fit_intercept, max_epochs, tol, criterion
             # Nothing violates the optimality conditions: only rounding separates the
             # certificate from 0, and no coordinate step can reduce it.
             break
-        inner_tol = INNER_FRACTION * max(stop, tol)
+        complete = set_stop < np.inf and stop <= COMPLETE_SET_RATIO * set_stop
+        inner_tol = INNER_FRACTION * (tol if complete else max(stop, tol))
         if loss == fused.SQUARED:
-            ran, b = squared_subproblem(X, y, r, w, b, ws, count, l1, l2, fit_intercept, criterion,
+            ran, b, set_stop = squared_subproblem(X, y, r, w, b, ws, count, l1, l2, fit_intercept, criterion,
                                         inner_tol, max_epochs - epochs, center, curvature, grad_work)
         else:
-            ran, b = logistic_subproblem(X, y, z, w, b, ws, count, l1, l2, fit_intercept, criterion,
+            ran, b, set_stop = logistic_subproblem(X, y, z, w, b, ws, count, l1, l2, fit_intercept, criterion,
                                          inner_tol, max_epochs - epochs, r, h, dz, grad_work,
                                          hess_work, center, w_new)
         epochs += ran
-        outer += 1
         if ran == 0:
             # The working set was already solved to inner_tol: the violation is outside it.
+            # No step was taken, so this is not an outer iteration (nor a history entry).
             if count == d:
                 break
             size = min(d, 2 * size)
+        else:
+            outer += 1
     return epochs, outer, b, status, value, gap, grad_norm
