@@ -274,3 +274,29 @@ def test_history_holds_one_certificate_per_outer_iteration_ending_at_the_result(
         assert result.history[-1] == result.objective
         np.testing.assert_allclose(result.history[-1], expected, rtol=1e-12, atol=1e-300)
         assert np.all(np.diff(result.history) <= 1e-15)
+
+
+def test_line_search_trial_hands_the_state_at_the_step_to_the_next_newton_iteration():
+    rng = np.random.default_rng(4)
+    n = 500
+    z = rng.normal(0, 3, n)
+    dz = rng.normal(0, 1, n)
+    y = (rng.random(n) < 0.4).astype(float)
+    t = 0.5
+    r = np.empty(n)
+    h = np.empty(n)
+    losses = np.empty(n)
+    coordinate.logistic_state(z, y, r, h, losses)
+    trial_loss = np.empty(n)
+    trial_r = np.empty(n)
+    change = coordinate.logistic_loss_change(z, dz, t, y, losses, trial_loss, trial_r)
+    moved = z + t * dz
+    expected_losses, expected_r = reference.loss_residual("logistic", moved, y)
+    before, _r = reference.loss_residual("logistic", z, y)
+    np.testing.assert_allclose(change, np.mean(expected_losses - before), rtol=1e-12)
+    mean_loss = coordinate.adopt_trial_state(y, trial_loss, trial_r, losses, r, h)
+    p = reference.sigmoid(moved)
+    np.testing.assert_allclose(mean_loss, np.mean(expected_losses), rtol=1e-13)
+    np.testing.assert_allclose(losses, expected_losses, rtol=1e-13, atol=1e-300)
+    np.testing.assert_allclose(r, expected_r, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(h, p * (1 - p), rtol=1e-12, atol=1e-15)
