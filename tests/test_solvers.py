@@ -8,7 +8,7 @@ import pytest
 from conftest import make_problem
 
 import fastreg
-from fastreg import ConvergenceWarning, DivergenceError, reference
+from fastreg import ConvergenceWarning, DivergenceError, reference, solvers
 
 
 def textbook_l1_logistic(X, Y, w, learning_rate, l1, n_iter):
@@ -236,3 +236,19 @@ def test_tolerance_is_relative_to_the_objective_at_zero(loss, fit_intercept):
     for solver in ("cd", "fista"):
         result = fastreg.fit(X, y, loss=loss, l1=0.01, solver=solver, fit_intercept=fit_intercept, tol=1e-5)
         assert result.tolerance == pytest.approx(1e-5 * at_zero, rel=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("shape", [(6000, 97), (97, 6000)])
+def test_fortran_order_copies_c_ordered_x_exactly(shape, dtype):
+    X = np.random.default_rng(0).normal(size=shape).astype(dtype)
+    assert X.nbytes >= solvers.PARALLEL_MIN_BYTES // 2 and X.flags.c_contiguous
+    big = np.vstack([X, X]) if shape[0] > shape[1] else np.hstack([X, X])  # over the kernel's size
+    for data in (big, X):
+        before = data.copy()
+        out = solvers.fortran_order(data)
+        assert out.flags.f_contiguous and out.dtype == dtype
+        assert np.array_equal(out, np.asfortranarray(data))
+        assert np.array_equal(data, before)
+    F = np.asfortranarray(big)
+    assert solvers.fortran_order(F) is F

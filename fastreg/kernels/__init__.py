@@ -5,6 +5,8 @@
 - ``fused`` holds the passes over X, written once for both losses: they take an integer loss
   code (``fused.LOGISTIC`` or ``fused.SQUARED``) rather than a function, because Numba functions
   passed as arguments defeat ``cache=True``.
+- ``coordinate`` holds the coordinate-descent solver; ``layout`` the copy of a C-ordered X
+  into the Fortran order it reads.
 
 Kernels never raise or warn and never import anything of fastreg but other kernels and
 ``_jit``; they return numbers and status codes that ``fastreg.solvers`` interprets.
