@@ -285,8 +285,6 @@ def _load_kernels(data, solver: str, tol: float, threads) -> float:
     return time.perf_counter() - start
 
 
-
-
 SCORINGS = ("deviance", "misclassification", "mse")
 
 

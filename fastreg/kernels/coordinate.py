@@ -253,7 +253,6 @@ def tangent_step(loss, X, y, w, b, lam, lam_new, l1_ratio, fit_intercept):
     n, d = X.shape
     zero = X.dtype.type(0.0)
     one = X.dtype.type(1.0)
-    half = X.dtype.type(0.5)
     inv_n = one / X.dtype.type(n)
     count = 0
     for j in range(d):
@@ -312,16 +311,15 @@ def tangent_step(loss, X, y, w, b, lam, lam_new, l1_ratio, fit_intercept):
     z_new = np.empty(n, dtype=X.dtype)
     for i in range(n):
         z_new[i] = z[i] + (b_new - b)
-    # F(new) - F(old), term by term: the change is far below the rounding of F itself.
-    change = zero
+    current = w[support]
     for a in range(count):
-        j = support[a]
-        new = w[j] + step * slope[a]
-        if np.sign(new) != np.sign(w[j]):
+        new = current[a] + step * slope[a]
+        if np.sign(new) != np.sign(current[a]):
             new = zero
         w_new[a] = new
-        column_axpy(X, j, new - w[j], zero, z_new)
-        change += l1 * (abs(new) - abs(w[j])) + half * l2 * (new - w[j]) * (new + w[j])
+        column_axpy(X, support[a], new - current[a], zero, z_new)
+    # F(new) - F(old), term by term: the change is far below the rounding of F itself.
+    change = penalty_change(current, w_new, l1, l2)
     loss_change = zero
     for i in range(n):
         new_loss, _r = fused.loss_residual(loss, z_new[i], y[i])
@@ -748,11 +746,8 @@ def logistic_subproblem(X, y, z, w, b, ws, count, l1, l2, fit_intercept, criteri
         # Tseng and Yun's decrease model: grad^T d + P(w + d) - P(w) < 0 for a descent step.
         # The penalty change is summed per coordinate: near the optimum it is far below the
         # rounding of the penalty itself.
-        decrease = inner_product(r, dz) * inv_n
-        for k in range(count):
-            old = w[ws[k]]
-            new = w_new[k]
-            decrease += l1 * (abs(new) - abs(old)) + half * l2 * (new - old) * (new + old)
+        current = w[ws[:count]]
+        decrease = inner_product(r, dz) * inv_n + penalty_change(current, w_new[:count], l1, l2)
         if not decrease < zero:
             break
         # Near the optimum the decrease falls below rounding even of the per-sample sums; a
@@ -761,11 +756,10 @@ def logistic_subproblem(X, y, z, w, b, ws, count, l1, l2, fit_intercept, criteri
         t = one
         accepted = False
         for _ in range(LINE_SEARCH_STEPS):
-            change = logistic_loss_change(z, dz, t, y, losses, trial_loss, trial_r)
             for k in range(count):
-                old = w[ws[k]]
-                v = old + t * (w_new[k] - old)
-                change += l1 * (abs(v) - abs(old)) + half * l2 * (v - old) * (v + old)
+                trial_w[k] = current[k] + t * (w_new[k] - current[k])
+            change = (logistic_loss_change(z, dz, t, y, losses, trial_loss, trial_r)
+                      + penalty_change(current, trial_w, l1, l2))
             if change <= ARMIJO * t * decrease + slack:
                 accepted = True
                 break
@@ -773,8 +767,7 @@ def logistic_subproblem(X, y, z, w, b, ws, count, l1, l2, fit_intercept, criteri
         if not accepted:
             break
         for k in range(count):
-            j = ws[k]
-            w[j] += t * (w_new[k] - w[j])
+            w[ws[k]] = trial_w[k]
         for i in range(n):
             z[i] += t * dz[i]
         b += t * db
