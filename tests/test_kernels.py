@@ -7,7 +7,7 @@ from conftest import make_problem
 from fastreg import reference
 from fastreg.kernels import fused
 
-SHAPES = [(1, 1), (1, 6), (6, 1), (7, 3), (20, 200), (200, 20), (9, 600)]  # 9 x 600: blocked rows
+SHAPES = [(1, 1), (1, 6), (6, 1), (7, 3), (20, 200), (200, 20), (9, 600)]  # 7, 9 rows: a block of 4 and a rest
 LOSSES = {"logistic": fused.LOGISTIC, "squared": fused.SQUARED}
 
 
@@ -26,6 +26,22 @@ def test_gradient_matches_reference(loss, shape, blocks):
     X, y = make_problem(loss, *shape)
     w, b = start(shape[1]), 0.2
     z, partial, grad = buffers(*shape, blocks)
+    loss_mean, residual_mean = fused.gradient(LOSSES[loss], X, y, w, b, z, partial, grad)
+    ref_loss, ref_residual, ref_grad, ref_z = reference.gradient(loss, X, y, w, b)
+    np.testing.assert_allclose(loss_mean, ref_loss, rtol=1e-12)
+    np.testing.assert_allclose(residual_mean, ref_residual, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(grad, ref_grad, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(z, ref_z, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+@pytest.mark.parametrize("blocks", [1, 2])
+def test_gradient_with_prefetch_matches_reference(loss, blocks):
+    n, d = 40_003, 17  # 5.4 MB of narrow rows, and a rest of 3 rows after the blocks of 4
+    X, y = make_problem(loss, n, d)
+    assert fused.prefetch_distance(X) > 0
+    w, b = start(d), -0.3
+    z, partial, grad = buffers(n, d, blocks)
     loss_mean, residual_mean = fused.gradient(LOSSES[loss], X, y, w, b, z, partial, grad)
     ref_loss, ref_residual, ref_grad, ref_z = reference.gradient(loss, X, y, w, b)
     np.testing.assert_allclose(loss_mean, ref_loss, rtol=1e-12)
