@@ -28,8 +28,16 @@ from numba import prange
 from .._jit import kernel
 from . import fused
 
-# The first working set holds this many features (fewer if fewer violate the conditions).
+# The first working set holds WORKING_SET_START features, or one in WORKING_SET_START_SHARE
+# of them if that is more (fewer if fewer violate the conditions). Each outer iteration costs
+# a full pass over X, which on wide X costs as much as many epochs over a small set: grown
+# from 10, the sets of 200 x 20000 logistic at lambda_max/10 took 5 full passes to reach
+# the support's size (140). One in 200 cut its solves by 20 % to 45 % (both losses, with and
+# without intercept, lambda_max/10 and /100), changed nothing with D < 4000 and measured
+# within the noise on leukemia; on arcene it took 0.8x to 1.2x the time, problem by
+# problem. One in 100 gave the same on 200 x 20000.
 WORKING_SET_START = 10
+WORKING_SET_START_SHARE = 200
 
 # An inner solve on the working set stops when its own certificate falls below this fraction
 # of the outer one: solving the subproblem more exactly than the outer gap is wasted work.
@@ -800,7 +808,7 @@ def cd_solve(loss, X, y, w, b, l1, l2, fit_intercept, max_epochs, tol, criterion
         for i in range(n):
             r[i] = z[i] - y[i]
     curvature[:] = -X.dtype.type(1.0)
-    size = WORKING_SET_START
+    size = max(WORKING_SET_START, d // WORKING_SET_START_SHARE)
     epochs = 0
     outer = 0
     status = fused.MAX_ITER
