@@ -129,7 +129,7 @@ def prefetch_distance(X):
     row_bytes = X.shape[1] * X.itemsize
     if X.size * X.itemsize < PREFETCH_MIN_BYTES or row_bytes > PREFETCH_MAX_ROW_BYTES:
         return 0
-    return max(4, PREFETCH_AHEAD_BYTES // max(row_bytes, 1))
+    return max(4, PREFETCH_AHEAD_BYTES // row_bytes)
 
 
 @kernel
