@@ -14,6 +14,12 @@ import numba
 
 _FASTMATH = frozenset({"reassoc", "contract", "nsz"})
 
+# Start Numba's threading layer now (about 4 ms). A cached kernel whose parallel callee was
+# itself loaded from the cache when the kernel was compiled (another process compiled that
+# callee first) segfaults when it runs in a process whose threading layer has not started:
+# loading it from the cache skips the parallel region's set-up (numba issue 8578).
+numba.get_num_threads()
+
 
 def kernel(function=None, *, parallel: bool = False):
     """Compile ``function`` with fastreg's Numba options; ``parallel=True`` enables ``prange``.

@@ -214,6 +214,8 @@ def regularization_path(
     w = np.zeros(d, dtype=data.X.dtype)
     b = None
     grad = np.zeros(d, dtype=data.X.dtype)
+    # cd's gradient bounds carry over: between neighbouring lambdas the residual moves little.
+    bounds = solvers.fresh_bounds(n, d, data.X.dtype)
     # The loss of w = 0 with the best intercept (0 without intercept).
     null_deviance = solvers.mean_loss_at_constant(data.loss, data.y, data.intercept_at_zero)
     rows = []
@@ -228,7 +230,7 @@ def regularization_path(
         if screening and solver == "cd" and previous_lam is not None:
             keep = (np.abs(grad) >= l1_ratio * (2 * lam - previous_lam)) | (w != 0)
         result = solvers.solve(data, l1=l1, l2=l2, solver=solver, lr=None, max_iter=max_iter, tol=tol, w=w,
-                               intercept0=b, n_threads=threads, active=keep, grad_out=grad, warn=False)
+                               intercept0=b, n_threads=threads, active=keep, grad_out=grad, bounds=bounds, warn=False)
         epochs = result.n_iter
         seconds = time.perf_counter() - start
         b = result.intercept

@@ -237,14 +237,17 @@ def prepare(X, y, *, loss: str, solver: str, fit_intercept: bool) -> Problem:
 
 def solve(data: Problem, *, l1: float, l2: float, solver: str, lr, max_iter: int, tol: float, w=None,
           intercept0=None, history: bool = False, n_threads=None, active=None, grad_out=None,
-          warn: bool = True) -> FitResult:
+          bounds=None, warn: bool = True) -> FitResult:
     """:func:`fit` on prepared data with validated arguments; w (D,) is updated in place.
 
     ``active`` (D,) bool: ``cd`` solves on those features first (w must be 0 elsewhere), then
     checks and certifies the full problem (a screening rule; see ``coordinate.cd_solve``).
     It is modified. ``warn=False`` leaves the ConvergenceWarning to the caller (warning filters
     are process-wide, so callers running in threads cannot silence it themselves). ``grad_out`` (D,) receives the loss
-    gradient X^T f'(z) / N at the returned point (``cd``; 0 outside ``active``).
+    gradient X^T f'(z) / N at the returned point (``cd``; 0 outside ``active``; for the features
+    that the bound of ``coordinate.bounded_gradient`` settled, an upper bound of |grad_j| below
+    l1). ``bounds``: ``cd``'s gradient-bound state from :func:`fresh_bounds`, to carry from one
+    solve to the next on the same data (a path); a fresh one when None.
     """
     X, y, loss, fit_intercept = data.X, data.y, data.loss, data.fit_intercept
     n, d = X.shape
@@ -280,7 +283,8 @@ def solve(data: Problem, *, l1: float, l2: float, solver: str, lr, max_iter: int
                 code, X, y, w, dtype(b), dtype(l1), dtype(l2), fit_intercept, max_iter,
                 dtype(tolerance), criterion, n_blocks > 1,
                 np.ones(d, dtype=np.bool_) if active is None else active, z, *work_n, grad, work_d[0],
-                np.empty(d, dtype=np.int64), *work_d[1:], trace,
+                np.empty(d, dtype=np.int64), *work_d[1:], *(fresh_bounds(n, d, X.dtype) if bounds is None else bounds),
+                trace,
             )
             trace = trace[: n_outer + 1]
         else:
@@ -391,6 +395,13 @@ def _certificate_scale(loss, X, y, b_zero, criterion, column_major, parallel, z,
         partial = fused.partial_gradients(numba.get_num_threads() if parallel else 1, X.shape[1], X.dtype)
         fused.gradient(code, X, y, zeros, b_zero, np.empty_like(z), partial, grad)
     return float(np.max(np.abs(grad)))
+
+
+def fresh_bounds(n: int, d: int, dtype) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The state of ``coordinate.bounded_gradient`` before any column is read: column norms
+    unknown (-1), reference residual (N,) and reference gradient (D,) at inf, which bounds
+    nothing."""
+    return np.full(d, -1.0, dtype=dtype), np.zeros(n, dtype=dtype), np.full(d, np.inf, dtype=dtype)
 
 
 def thread_count(n_threads) -> int | None:

@@ -84,6 +84,53 @@ def test_full_gradient_and_predictor_match_numpy():
     np.testing.assert_allclose(z, X @ w + 0.7, rtol=1e-12)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_bounded_gradient_is_exact_where_it_decides_and_an_upper_bound_elsewhere(dtype):
+    n, d = 40, 300
+    rng = np.random.default_rng(6)
+    X = np.asfortranarray(rng.standard_normal((n, d)).astype(dtype))
+    r0 = rng.standard_normal(n).astype(dtype)
+    w = np.where(np.arange(d) % 50 == 0, 0.5, 0.0).astype(dtype)
+    active = np.arange(d) % 7 != 3
+    rtol = 1e-12 if dtype == np.float64 else 2e-5
+
+    def exact(r):
+        return (X.astype(np.float64).T @ r.astype(np.float64)) / n
+
+    r1 = (r0 + 1e-3 * rng.standard_normal(n)).astype(dtype)
+    r2 = (r0 + rng.standard_normal(n)).astype(dtype)
+    results = []  # serial and parallel: equal to rounding (their reductions vectorize differently)
+    for parallel in (False, True):
+        norms, ref_r, ref_grad = fastreg.solvers.fresh_bounds(n, d, dtype)
+        grad = np.empty(d, dtype)
+        # No norms yet: every column is read, inactive ones included, and r0 becomes the reference.
+        assert coordinate.bounded_gradient(X, r0, w, active, parallel, dtype(0.1), norms, ref_r, ref_grad, grad) == d
+        np.testing.assert_allclose(grad, exact(r0), rtol=rtol, atol=rtol * 1e-2)
+        np.testing.assert_allclose(norms, np.linalg.norm(X.astype(np.float64), axis=0), rtol=rtol)
+        np.testing.assert_array_equal(ref_r, r0)
+
+        # A small move of r: the bound settles most features.
+        g1 = exact(r1)
+        l1 = dtype(np.quantile(np.abs(g1), 0.9))
+        read = coordinate.bounded_gradient(X, r1, w, active, parallel, l1, norms, ref_r, ref_grad, grad)
+        assert 0 < read < 0.25 * d
+        must_read = active & ((w != 0) | (np.abs(g1) >= l1))
+        np.testing.assert_allclose(grad[must_read], g1[must_read], rtol=rtol, atol=rtol * 1e-2)
+        bounded = active & ~np.isclose(grad, g1, rtol=rtol, atol=rtol * 1e-2)
+        assert bounded.sum() >= d // 2
+        assert np.all(w[bounded] == 0)
+        assert np.all((np.abs(g1[bounded]) <= grad[bounded]) & (grad[bounded] < l1))
+        assert np.all(grad[~active] == 0)
+        np.testing.assert_array_equal(ref_r, r0)
+
+        # A large move: too many features are undecided, so every column is read again.
+        assert coordinate.bounded_gradient(X, r2, w, active, parallel, l1, norms, ref_r, ref_grad, grad) == d
+        np.testing.assert_allclose(grad, exact(r2), rtol=rtol, atol=rtol * 1e-2)
+        np.testing.assert_array_equal(ref_r, r2)
+        results.append(grad.copy())
+    np.testing.assert_allclose(results[0], results[1], rtol=rtol, atol=rtol * 1e-2)
+
+
 def test_working_set_keeps_the_support_and_takes_the_worst_violators():
     w = np.array([0.0, 2.0, 0.0, 0.0, -1.0, 0.0])
     grad = np.array([0.5, 0.0, 3.0, 0.1, 0.0, 1.2])

@@ -44,6 +44,10 @@ def test_every_point_matches_a_cold_solve(loss, l1_ratio):
         assert abs(path.objectives[k] - cold.objective) <= 1e-8 * cold.objective
         np.testing.assert_allclose(path.objectives[k], objective(loss, X, y, path.coefs[k], path.intercepts[k],
                                                                  lam, l1_ratio), rtol=1e-10)
+        # The gap comes from gradient bounds carried along the path: it is the reference's gap.
+        gap = reference.certificate(loss, X, y, path.coefs[k], path.intercepts[k],
+                                    lam * l1_ratio, lam * (1 - l1_ratio), True)[1]
+        assert abs(path.gaps[k] - gap) <= 1e-12 * cold.objective
         assert path.nnz[k] == np.count_nonzero(path.coefs[k])
 
 
