@@ -69,3 +69,19 @@ def test_read_bandwidth_is_plausible():
     bandwidth = workloads.read_bandwidth(array, 1, repeats=3)
     # Between a slow laptop's DRAM and an L3 cache: anything outside means the probe is broken.
     assert 0.5e9 < bandwidth < 2e12
+
+
+def test_ab_exports_an_earlier_commit_as_a_second_package(tmp_path):
+    import sys
+
+    import fastreg
+    from bench import ab
+
+    old = ab.export_old("HEAD", tmp_path)
+    try:
+        assert old.__name__ == "fastreg_old" and old is not fastreg
+        assert old.fit.__module__ == "fastreg_old.solvers" and fastreg.fit.__module__ == "fastreg.solvers"
+        assert (tmp_path / "fastreg_old" / "kernels" / "coordinate.py").is_file()
+    finally:
+        for name in [name for name in sys.modules if name.split(".")[0] == "fastreg_old"]:
+            del sys.modules[name]

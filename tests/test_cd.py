@@ -143,6 +143,23 @@ def test_working_set_keeps_the_support_and_takes_the_worst_violators():
     np.testing.assert_array_equal(ws[:count], [0, 1, 2, 4, 5])
 
 
+def test_working_set_selection_matches_a_sort_and_breaks_ties_by_index():
+    rng = np.random.default_rng(8)
+    d, size, l1 = 5000, 60, 0.3
+    w = np.where(rng.random(d) < 0.004, 1.0, 0.0)
+    # Rounded gradients: many violations tie, some of them at the threshold.
+    grad = np.round(rng.standard_normal(d), 1)
+    ws = np.empty(d, dtype=np.int64)
+    count = coordinate.select_working_set(w, grad, l1, 0.0, size, np.empty(d), ws)
+    score = np.where(w != 0, np.inf, np.maximum(np.abs(grad) - l1, 0.0))
+    order = np.lexsort((np.arange(d), -score))  # largest score first, then lowest index
+    expected = np.sort(order[:size])
+    assert count == size and np.all(score[expected] > 0)
+    np.testing.assert_array_equal(ws[:count], expected)
+    threshold = score[expected].min()
+    assert np.sum(score == threshold) > np.sum(score[expected] == threshold)  # a tie was cut
+
+
 def relative_gap_ok(result):
     return result.converged and result.gap <= result.tolerance
 

@@ -515,11 +515,25 @@ def select_working_set(w, grad, l1, l2, size, score_work, ws_out):
             candidates += 1
     if candidates <= size:
         return candidates
-    # Only the candidates are sorted: with screening they are few, and D can be large.
-    order = np.argsort(-score_work[:candidates])
-    chosen = np.sort(ws_out[:candidates][order[:size]])
-    ws_out[:size] = chosen
-    return size
+    # The size-th largest score by selection, O(candidates): early in a solve thousands of
+    # features violate, and sorting them cost more than the working set's solve (0.5 ms of
+    # 3 ms at 4400 candidates on leukemia). Ties at the threshold go to the lowest indices.
+    scores = score_work[:candidates]
+    threshold = -np.partition(-scores, size - 1)[size - 1]
+    above = 0
+    for k in range(candidates):
+        if scores[k] > threshold:
+            above += 1
+    ties = size - above
+    count = 0
+    for k in range(candidates):
+        score = scores[k]
+        if score > threshold or (score == threshold and ties > 0):
+            if score == threshold:
+                ties -= 1
+            ws_out[count] = ws_out[k]
+            count += 1
+    return count
 
 
 @kernel

@@ -1,0 +1,112 @@
+"""Old against new in one process: path and cold-solve times of an earlier commit and the working tree.
+
+    python bench/ab.py REVISION [--problems leukemia wide ...] [--losses logistic squared]
+                       [--tol 1e-6] [--repeats 5]
+
+The fastreg/ folder of REVISION (any git revision of this repository) is exported with
+``git archive`` to a temporary folder under the package name ``fastreg_old`` (its imports are
+relative, so it runs as it was) and imported next to the working tree's ``fastreg``. Both run
+the benchmark of bench/paths.py on the same data: a 100-lambda path from lambda_max to
+lambda_max / 100 without intercept, and one cold solve at the smallest lambda, at the same
+tolerance. The two versions take turns, round after round, so that both see the same spells
+of a noisy machine; the first round (compilation) is dropped and the medians of the others
+are printed, with new / old. Timing in one process is the only fair comparison on a shared
+machine: two runs minutes apart can differ by 1.5x.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import io
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+if __package__ in (None, ""):
+    sys.path.insert(0, str(ROOT))
+
+import fastreg
+from bench.datasets import load_shared
+from bench.paths import MIN_RATIO, N_LAMBDAS
+from bench.peers import correlated
+
+PROBLEMS = ("leukemia", "colon-cancer", "arcene", "wide")
+
+
+def export_old(revision: str, folder: Path):
+    """The fastreg package of ``revision``, extracted to ``folder`` and imported as ``fastreg_old``."""
+    archive = subprocess.run(["git", "archive", revision, "fastreg"], cwd=ROOT, capture_output=True, check=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        # The "data" filter (Python >= 3.10.12) refuses links and paths out of the folder.
+        tar.extractall(folder, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
+    package = folder / "fastreg_old"
+    (folder / "fastreg").rename(package)
+    spec = importlib.util.spec_from_file_location("fastreg_old", package / "__init__.py",
+                                                  submodule_search_locations=[str(package)])
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["fastreg_old"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def load(problem: str):
+    if problem == "wide":
+        return correlated(np.random.default_rng(0), 200, 20_000)
+    return load_shared(problem)
+
+
+def run_once(package, X, y, loss, grid, tol):
+    """(path seconds, cold-solve seconds) of one round."""
+    start = time.perf_counter()
+    package.regularization_path(X, y, loss=loss, lambdas=grid, tol=tol, fit_intercept=False, max_iter=10**6)
+    middle = time.perf_counter()
+    package.fit(X, y, loss=loss, l1=grid[-1], tol=tol, fit_intercept=False, max_iter=10**6)
+    return middle - start, time.perf_counter() - middle
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("revision", help="the git revision to compare the working tree with")
+    parser.add_argument("--problems", nargs="+", choices=PROBLEMS, default=list(PROBLEMS))
+    parser.add_argument("--losses", nargs="+", choices=["logistic", "squared"], default=["logistic", "squared"])
+    parser.add_argument("--tol", type=float, default=1e-6)
+    parser.add_argument("--repeats", type=int, default=5, help="timed rounds after the warm-up round")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as folder:
+        old = export_old(args.revision, Path(folder))
+        versions = {"old": old, "new": fastreg}
+        print(f"{'problem':<14} {'loss':<9} {'old path':>9} {'new path':>9} {'new/old':>7}"
+              f" {'old cold':>9} {'new cold':>9} {'new/old':>7}  (ms, median of {args.repeats})")
+        for problem in args.problems:
+            data = load(problem)
+            if data is None:
+                print(f"{problem}: not found in ../shared/data (or scikit-learn missing), skipped")
+                continue
+            X, y = np.asfortranarray(data[0]), data[1]
+            for loss in args.losses:
+                grid = fastreg.lambda_max(X, y, loss=loss, fit_intercept=False) * np.geomspace(1.0, MIN_RATIO, N_LAMBDAS)
+                times = {name: [] for name in versions}
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    for round_ in range(args.repeats + 1):
+                        for name, package in versions.items():
+                            seconds = run_once(package, X, y, loss, grid, args.tol)
+                            if round_ > 0:
+                                times[name].append(seconds)
+                path = {name: statistics.median(t[0] for t in runs) * 1e3 for name, runs in times.items()}
+                cold = {name: statistics.median(t[1] for t in runs) * 1e3 for name, runs in times.items()}
+                print(f"{problem:<14} {loss:<9} {path['old']:>9.1f} {path['new']:>9.1f} {path['new'] / path['old']:>7.2f}"
+                      f" {cold['old']:>9.2f} {cold['new']:>9.2f} {cold['new'] / cold['old']:>7.2f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
