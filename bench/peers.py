@@ -8,8 +8,8 @@ faster than a second are timed again in rounds, each round running every solver 
 turn, and the median of the rounds is reported: timed one solver after the other, a row's
 ratio moved from 0.45x to 1.19x with the machine's load. A slower setting counts its one run
 of the sweep. Every timed run starts after a 0.3 s pause, in which the worker threads that the
-previous solver's libraries left spinning go to sleep. F* is the lowest objective any solver reached, starting from a
-tight fastreg cd solve. Warm-up runs (compilation included) are excluded. Every peer is mapped
+previous solver's libraries left spinning go to sleep. F* is the lowest objective any solver
+reached, starting from a tight fastreg cd solve. Warm-up runs (compilation included) are excluded. Every peer is mapped
 to fastreg's objective (mean loss + l1 ||w||_1, intercept unpenalized); a peer whose best
 objective stays above F* by more than 1e-4 is flagged as a mapping error rather than timed.
 Peers that are not installed (the ``peers`` extra) are skipped. In the table, ">5 s" means a

@@ -399,9 +399,9 @@ def _certificate_scale(loss, X, y, b_zero, criterion, column_major, parallel, z,
 
 def fresh_bounds(n: int, d: int, dtype) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The state of ``coordinate.bounded_gradient`` before any column is read: column norms
-    unknown (-1), reference residual (N,) and reference gradient (D,) at inf, which bounds
-    nothing."""
-    return np.full(d, -1.0, dtype=dtype), np.zeros(n, dtype=dtype), np.full(d, np.inf, dtype=dtype)
+    unknown (-1), which makes its first call read every column and fill the reference
+    residual (N,) and reference gradient (D,)."""
+    return np.full(d, -1.0, dtype=dtype), np.empty(n, dtype=dtype), np.empty(d, dtype=dtype)
 
 
 def thread_count(n_threads) -> int | None:

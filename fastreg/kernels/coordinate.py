@@ -186,22 +186,18 @@ def columns_parallel(X, r, index, count, grad_out):
 
 
 @kernel
-def all_columns_with_norms(X, r, parallel, norms, grad_out):
+def gradient_with_norms_serial(X, r, norms, grad_out):
     """grad_out = X^T r / N over every column, and norms[j] = ||X[:, j]||_2 in the same read."""
-    n, d = X.shape
-    if parallel:
-        columns_with_norms_parallel(X, r, norms, grad_out)
-        return
-    inv_n = X.dtype.type(1.0) / X.dtype.type(n)
-    for j in range(d):
+    inv_n = X.dtype.type(1.0) / X.dtype.type(X.shape[0])
+    for j in range(X.shape[1]):
         dot, square = column_dot_square(X, j, r)
         grad_out[j] = dot * inv_n
         norms[j] = np.sqrt(square)
 
 
 @kernel(parallel=True)
-def columns_with_norms_parallel(X, r, norms, grad_out):
-    """:func:`all_columns_with_norms` with the columns split over threads."""
+def gradient_with_norms_parallel(X, r, norms, grad_out):
+    """:func:`gradient_with_norms_serial` with the columns split over threads."""
     inv_n = X.dtype.type(1.0) / X.dtype.type(X.shape[0])
     for j in prange(X.shape[1]):
         dot, square = column_dot_square(X, j, r)
@@ -230,7 +226,10 @@ def bounded_gradient(X, r, w, active, parallel, l1, norms, ref_r, ref_grad, grad
     n, d = X.shape
     zero = X.dtype.type(0.0)
     if norms[0] < zero:
-        all_columns_with_norms(X, r, parallel, norms, grad_out)
+        if parallel:
+            gradient_with_norms_parallel(X, r, norms, grad_out)
+        else:
+            gradient_with_norms_serial(X, r, norms, grad_out)
         ref_r[:] = r
         ref_grad[:] = grad_out
         return d
@@ -967,7 +966,7 @@ def cd_solve(loss, X, y, w, b, l1, l2, fit_intercept, max_epochs, tol, criterion
     z, r, h, dz (N,) and score_work, center, curvature, grad_work, hess_work, w_new (D,),
     ws (D,) int64 are work arrays; norms (D,), ref_r (N,) and ref_grad (D,) are the state of
     :func:`bounded_gradient`, which a path carries from one lambda to the next (a fresh
-    state: norms[0] = -1, ref_grad = inf). history_out (max_epochs + 1,) or (0,) receives the objective at each
+    state: norms[0] = -1; ref_r and ref_grad are then written before they are read). history_out (max_epochs + 1,) or (0,) receives the objective at each
     certificate. grad holds the loss gradient at the returned point, or for the features
     whose bound settled them an upper bound of its size below l1. Returns (epochs, outer iterations, b, status, objective, gap, gradient
     norm), the last three at the returned (w, b).
