@@ -160,6 +160,117 @@ def test_working_set_selection_matches_a_sort_and_breaks_ties_by_index():
     assert np.sum(score == threshold) > np.sum(score[expected] == threshold)  # a tie was cut
 
 
+@pytest.mark.parametrize("with_ones", [False, True])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_weighted_gram_and_cholesky_solve_match_numpy(dtype, with_ones):
+    rng = np.random.default_rng(9)
+    n = 70  # not a multiple of the block of rows
+    X = np.asfortranarray(rng.standard_normal((n, 30)) + 2.0).astype(dtype)
+    columns = np.array([2, 5, 6, 11, 17, 20, 28], dtype=np.int64)
+    centers = rng.standard_normal(7).astype(dtype)
+    root_h = rng.random(n).astype(dtype)
+    W = root_h[:, None].astype(np.float64) * (X[:, columns] - centers)
+    if with_ones:
+        W = np.column_stack([W, root_h])
+    expected = W.T @ W / n
+    rtol = 1e-12 if dtype == np.float64 else 1e-5
+    gram = coordinate.weighted_gram(X, columns, centers, root_h, with_ones, dtype(1 / n))
+    assert gram.dtype == dtype
+    np.testing.assert_allclose(gram, expected, rtol=rtol, atol=rtol)
+    rhs = rng.standard_normal(len(gram)).astype(dtype)
+    solution = coordinate.solve_positive_definite(gram, rhs)
+    np.testing.assert_allclose(solution, np.linalg.solve(expected, rhs.astype(np.float64)), rtol=100 * rtol)
+    # Rank 3 below the size: a pivot falls to (rounding around) 0, and the solve says so.
+    few = np.asfortranarray(X[:3])
+    singular = coordinate.weighted_gram(few, columns, centers, root_h[:3], with_ones, dtype(1 / 3))
+    assert coordinate.solve_positive_definite(singular, rhs).shape == (0,)
+
+
+def face_problem(fit_intercept, seed):
+    """A logistic quadratic model on 8 working-set features of a 50 x 20 X, at dz = 0."""
+    rng = np.random.default_rng(seed)
+    n = 50
+    X = np.asfortranarray(rng.standard_normal((n, 20)) + (1.5 if fit_intercept else 0.0))
+    ws = np.array([1, 3, 4, 7, 10, 12, 15, 19], dtype=np.int64)
+    p = 1 / (1 + np.exp(-rng.normal(0, 1.5, n)))
+    y = (rng.random(n) < p).astype(float)
+    r, h = p - y, p * (1 - p)
+    if fit_intercept:
+        r -= h * np.sum(r) / np.sum(h)  # the solver keeps the intercept optimal: sum(r) = 0
+    centers = (h @ X[:, ws]) / np.sum(h) if fit_intercept else np.zeros(8)
+    return X, ws, r, h, centers
+
+
+def model_face_reference(X, ws, r, h, w, face, l1, l2, fit_intercept):
+    """The minimizer over (w_face, db) of the model mean(r dz + h dz^2 / 2) + l1 s.w + l2 |w|^2 / 2
+    with dz = X_face (w_face - w) + db, by NumPy's solver on the (intercept-augmented) system."""
+    n = X.shape[0]
+    A = X[:, ws[face]]
+    if fit_intercept:
+        A = np.column_stack([A, np.ones(n)])
+    m = len(face)
+    H = A.T @ (h[:, None] * A) / n
+    H[:m, :m] += l2 * np.eye(m)
+    g = A.T @ r / n
+    g[:m] += l1 * np.sign(w[face]) + l2 * w[face]
+    delta = np.linalg.solve(H, -g)
+    return w[face] + delta[:m], (delta[m] if fit_intercept else 0.0)
+
+
+@pytest.mark.parametrize("fit_intercept", [False, True])
+def test_face_step_reaches_the_model_minimizer_on_its_sign_pattern(fit_intercept):
+    X, ws, r, h, centers = face_problem(fit_intercept, seed=10)
+    l1, l2 = 0.01, 0.02
+    face = np.array([0, 2, 3, 5, 6, 7])
+    assert len(face) >= coordinate.FACE_MIN_SHARE * 50
+    w = np.zeros(8)
+    w[face] = [1.8, -1.6, 1.7, -1.9, 1.5, -1.5]
+    # A step that costs more than its budget (in CD epochs) is not taken.
+    w_new, dz = w.copy(), np.zeros(50)
+    _db, outcome = coordinate.model_face_step(X, r, h, dz, 0.0, ws, 8, l1, l2, centers, w_new, 1.0, np.empty(8),
+                                              np.empty(50))
+    assert outcome == coordinate.FACE_OVER_BUDGET
+    np.testing.assert_array_equal(w_new, w)
+    np.testing.assert_array_equal(dz, 0.0)
+    expected_w, expected_db = model_face_reference(X, ws, r, h, w, face, l1, l2, fit_intercept)
+    assert np.all(np.sign(expected_w) == np.sign(w[face]))  # no coefficient crosses 0 here
+    w_new, dz = w.copy(), np.zeros(50)
+    db, outcome = coordinate.model_face_step(X, r, h, dz, 0.0, ws, 8, l1, l2, centers, w_new, 100.0, np.empty(8),
+                                             np.empty(50))
+    assert outcome == coordinate.FACE_REACHED
+    np.testing.assert_allclose(w_new[face], expected_w, rtol=1e-10)
+    np.testing.assert_array_equal(np.delete(w_new, face), 0.0)
+    np.testing.assert_allclose(db, expected_db, rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(dz, X[:, ws] @ (w_new - w) + db, rtol=1e-10, atol=1e-14)
+
+
+def test_face_step_stops_where_a_coefficient_reaches_zero_and_lowers_the_model():
+    X, ws, r, h, centers = face_problem(False, seed=11)
+    l1, l2 = 0.01, 0.0
+    face = np.array([0, 1, 3, 4, 6, 7])
+    w = np.zeros(8)
+    w[face] = [0.05, -0.05, 0.05, -0.05, 0.05, -0.05]
+    target, _db = model_face_reference(X, ws, r, h, w, face, l1, l2, False)
+    crosses = np.sign(target) != np.sign(w[face])
+    assert crosses.any()
+    t = np.min(w[face][crosses] / (w[face][crosses] - target[crosses]))
+    w_new, dz = w.copy(), np.zeros(50)
+    _db, outcome = coordinate.model_face_step(X, r, h, dz, 0.0, ws, 8, l1, l2, centers, w_new, 100.0, np.empty(8),
+                                              np.empty(50))
+    assert outcome == coordinate.FACE_CLIPPED
+    expected = w[face] + t * (target - w[face])
+    first = np.argmin(np.where(crosses, w[face] / (w[face] - target), np.inf))
+    expected[first] = 0.0
+    np.testing.assert_allclose(w_new[face], expected, rtol=1e-10, atol=1e-15)
+    assert w_new[face][first] == 0.0
+
+    def model(v):
+        step = X[:, ws] @ (v - w)
+        return np.mean(r * step + h * step**2 / 2) + l1 * np.abs(v).sum() + l2 / 2 * v @ v
+
+    assert model(w_new) < model(w)
+
+
 def relative_gap_ok(result):
     return result.converged and result.gap <= result.tolerance
 
