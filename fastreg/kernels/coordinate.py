@@ -942,11 +942,11 @@ def model_face_step(X, r, h, dz, db, ws, count, l1, l2, center_work, w_new, budg
     for a in range(m):
         k = face[a]
         new = zero if a == crossing else w_new[k] + t * step[a]
-        change = new - w_new[k]
-        if change != zero:
+        delta = new - w_new[k]
+        if delta != zero:
             trial_w[k] = new
-            column_axpy(X, ws[k], change, center_work[k], trial_dz)
-            trial_db -= change * center_work[k]
+            column_axpy(X, ws[k], delta, center_work[k], trial_dz)
+            trial_db -= delta * center_work[k]
     # The model's change, term by term, so that rounding does not hide it.
     change = zero
     for i in range(n):
