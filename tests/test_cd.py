@@ -244,31 +244,89 @@ def test_face_step_reaches_the_model_minimizer_on_its_sign_pattern(fit_intercept
     np.testing.assert_allclose(dz, X[:, ws] @ (w_new - w) + db, rtol=1e-10, atol=1e-14)
 
 
-def test_face_step_stops_where_a_coefficient_reaches_zero_and_lowers_the_model():
+def active_set_reference(X, ws, r, h, w, face, l1, l2, removals):
+    """The face steps of the model (no intercept) in NumPy: from w, move toward the minimizer of
+    the model's smooth part on the face (each face solved afresh from X), stop where the first
+    coefficient reaches 0, drop it from the face, and go on; at most ``removals`` drops.
+    Returns (point, whether the last face's minimizer was reached)."""
+    n = X.shape[0]
+    A = X[:, ws]
+    v = w.copy()
+    inside = list(face)
+    for _ in range(removals + 1):
+        F = np.array(inside)
+        B = A[:, F]
+        # The gradient of mean(r dz + h dz^2 / 2) + l1 s.v + l2 |v|^2 / 2 in v_F, dz = A (v - w),
+        # is 0 at the face's minimizer.
+        lhs = B.T @ (h[:, None] * B) / n + l2 * np.eye(len(F))
+        rhs = B.T @ (h * (A @ w - A @ v + B @ v[F])) / n - B.T @ r / n - l1 * np.sign(w[F])
+        target = np.linalg.solve(lhs, rhs)
+        crosses = np.sign(target) != np.sign(v[F])
+        if not crosses.any():
+            v[F] = target
+            return v, True
+        reach = np.where(crosses, v[F] / (v[F] - target), np.inf)
+        first = np.argmin(reach)
+        v[F] += reach[first] * (target - v[F])
+        v[F[first]] = 0.0
+        inside.remove(F[first])
+    return v, False
+
+
+def model_value(X, ws, r, h, w, l1, l2, v):
+    step = X[:, ws] @ (v - w)
+    return np.mean(r * step + h * step**2 / 2) + l1 * np.abs(v).sum() + l2 / 2 * v @ v
+
+
+def test_face_step_drops_coefficients_that_reach_zero_until_a_face_minimizer():
     X, ws, r, h, centers = face_problem(False, seed=11)
     l1, l2 = 0.01, 0.0
     face = np.array([0, 1, 3, 4, 6, 7])
     w = np.zeros(8)
     w[face] = [0.05, -0.05, 0.05, -0.05, 0.05, -0.05]
-    target, _db = model_face_reference(X, ws, r, h, w, face, l1, l2, False)
-    crosses = np.sign(target) != np.sign(w[face])
-    assert crosses.any()
-    t = np.min(w[face][crosses] / (w[face][crosses] - target[crosses]))
+    expected, reached = active_set_reference(X, ws, r, h, w, face, l1, l2, removals=len(face))
+    assert reached
+    dropped = (expected == 0) & (w != 0)
+    assert dropped.any()  # the first face's minimizer has coefficients of the other sign
     w_new, dz = w.copy(), np.zeros(50)
     _db, outcome = coordinate.model_face_step(X, r, h, dz, 0.0, ws, 8, l1, l2, centers, w_new, 100.0, np.empty(8),
                                               np.empty(50))
+    assert outcome == coordinate.FACE_REACHED
+    np.testing.assert_allclose(w_new, expected, rtol=1e-10, atol=1e-15)
+    np.testing.assert_array_equal(w_new[dropped], 0.0)
+    np.testing.assert_allclose(dz, X[:, ws] @ (w_new - w), rtol=1e-10, atol=1e-14)
+    assert model_value(X, ws, r, h, w, l1, l2, w_new) < model_value(X, ws, r, h, w, l1, l2, w)
+
+
+def test_face_step_stops_at_a_zero_crossing_when_its_budget_runs_out():
+    # 120 of 150 samples on the face, each coefficient small and of a random sign: the face's
+    # minimizer has many coefficients of the other sign, and each smaller face's Cholesky
+    # factorization costs CD epochs.
+    rng = np.random.default_rng(12)
+    n, m = 150, 120
+    X = np.asfortranarray(rng.standard_normal((n, m)))
+    ws = np.arange(m, dtype=np.int64)
+    p = 1 / (1 + np.exp(-rng.normal(0, 1.5, n)))
+    r, h = p - (rng.random(n) < p), p * (1 - p)
+    l1, l2 = 0.01, 0.0
+    w = 0.01 * rng.choice([-1.0, 1.0], m)
+    face = np.arange(m)
+    full, reached = active_set_reference(X, ws, r, h, w, face, l1, l2, removals=m)
+    assert reached
+    # Just enough budget for the first step: the smaller faces may spend only FACE_MARGIN times it.
+    first_cost = m * (coordinate.FACE_COLUMN_READS * n + m * (n + m) / coordinate.FACE_COST_DIVISOR) \
+        + coordinate.FACE_SAMPLE_PASSES * n
+    needed = first_cost * coordinate.FACE_MARGIN / (m * n)
+    w_new, dz = w.copy(), np.zeros(n)
+    _db, outcome = coordinate.model_face_step(X, r, h, dz, 0.0, ws, m, l1, l2, np.zeros(m), w_new, needed,
+                                              np.empty(m), np.empty(n))
     assert outcome == coordinate.FACE_CLIPPED
-    expected = w[face] + t * (target - w[face])
-    first = np.argmin(np.where(crosses, w[face] / (w[face] - target), np.inf))
-    expected[first] = 0.0
-    np.testing.assert_allclose(w_new[face], expected, rtol=1e-10, atol=1e-15)
-    assert w_new[face][first] == 0.0
-
-    def model(v):
-        step = X[:, ws] @ (v - w)
-        return np.mean(r * step + h * step**2 / 2) + l1 * np.abs(v).sum() + l2 / 2 * v @ v
-
-    assert model(w_new) < model(w)
+    dropped = np.count_nonzero(w_new == 0)
+    assert 1 <= dropped < np.count_nonzero(full == 0)
+    expected, reached = active_set_reference(X, ws, r, h, w, face, l1, l2, removals=dropped - 1)
+    assert not reached
+    np.testing.assert_allclose(w_new, expected, rtol=1e-8, atol=1e-14)
+    assert model_value(X, ws, r, h, w, l1, l2, w_new) < model_value(X, ws, r, h, w, l1, l2, w)
 
 
 def relative_gap_ok(result):
