@@ -1,7 +1,7 @@
 """Old against new in one process: path and cold-solve times of an earlier commit and the working tree.
 
     python bench/ab.py REVISION [--problems leukemia wide ...] [--losses logistic squared]
-                       [--tol 1e-6] [--repeats 5]
+                       [--tol 1e-6] [--repeats 5] [--solves]
 
 The fastreg/ folder of REVISION (any git revision of this repository) is exported with
 ``git archive`` to a temporary folder under the package name ``fastreg_old`` (its imports are
@@ -12,6 +12,10 @@ tolerance. The two versions take turns, round after round, so that both see the 
 of a noisy machine; the first round (compilation) is dropped and the medians of the others
 are printed, with new / old. Timing in one process is the only fair comparison on a shared
 machine: two runs minutes apart can differ by 1.5x.
+
+``--solves`` times cold solves instead, the settings of bench/peers.py: without and with
+intercept, at lambda_max / 10 and lambda_max / 100, with each version's epoch count. The
+problems are those of bench/peers.py ("wide" is 200 x 20000, "tall" 100000 x 200).
 """
 
 from __future__ import annotations
@@ -37,9 +41,10 @@ if __package__ in (None, ""):
 import fastreg
 from bench.datasets import load_shared
 from bench.paths import MIN_RATIO, N_LAMBDAS
-from bench.peers import correlated
+from bench.peers import correlated, textbook
 
-PROBLEMS = ("leukemia", "colon-cancer", "arcene", "wide")
+PROBLEMS = ("textbook", "leukemia", "colon-cancer", "arcene", "wide", "tall")
+DEFAULT_PROBLEMS = ("leukemia", "colon-cancer", "arcene", "wide")
 
 
 def export_old(revision: str, folder: Path):
@@ -59,8 +64,12 @@ def export_old(revision: str, folder: Path):
 
 
 def load(problem: str):
+    if problem == "textbook":
+        return textbook(np.random.default_rng(0))
     if problem == "wide":
         return correlated(np.random.default_rng(0), 200, 20_000)
+    if problem == "tall":
+        return correlated(np.random.default_rng(0), 100_000, 200)
     return load_shared(problem)
 
 
@@ -73,19 +82,44 @@ def run_once(package, X, y, loss, grid, tol):
     return middle - start, time.perf_counter() - middle
 
 
+def compare_solves(versions, X, y, loss, problem, tol, repeats):
+    """Print old and new cold-solve times (and epochs) at the settings of bench/peers.py."""
+    for fit_intercept in (False, True):
+        for divisor in (10, 100):
+            l1 = fastreg.lambda_max(X, y, loss=loss, fit_intercept=fit_intercept) / divisor
+            times = {name: [] for name in versions}
+            epochs = {}
+            for round_ in range(repeats + 1):
+                for name, package in versions.items():
+                    start = time.perf_counter()
+                    result = package.fit(X, y, loss=loss, l1=l1, fit_intercept=fit_intercept, tol=tol, max_iter=10**6)
+                    if round_ > 0:
+                        times[name].append(time.perf_counter() - start)
+                    epochs[name] = result.n_iter
+            old, new = (statistics.median(times[name]) * 1e3 for name in ("old", "new"))
+            print(f"{problem:<14} {loss:<9} {'yes' if fit_intercept else 'no':<9} {'/' + str(divisor):<7}"
+                  f" {old:>9.2f} {new:>9.2f} {new / old:>7.2f}  {epochs['old']} -> {epochs['new']}", flush=True)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("revision", help="the git revision to compare the working tree with")
-    parser.add_argument("--problems", nargs="+", choices=PROBLEMS, default=list(PROBLEMS))
+    parser.add_argument("--problems", nargs="+", choices=PROBLEMS, default=list(DEFAULT_PROBLEMS))
     parser.add_argument("--losses", nargs="+", choices=["logistic", "squared"], default=["logistic", "squared"])
     parser.add_argument("--tol", type=float, default=1e-6)
     parser.add_argument("--repeats", type=int, default=5, help="timed rounds after the warm-up round")
+    parser.add_argument("--solves", action="store_true",
+                        help="cold solves with and without intercept at lambda_max / 10 and / 100 instead of paths")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as folder:
         old = export_old(args.revision, Path(folder))
         versions = {"old": old, "new": fastreg}
-        print(f"{'problem':<14} {'loss':<9} {'old path':>9} {'new path':>9} {'new/old':>7}"
-              f" {'old cold':>9} {'new cold':>9} {'new/old':>7}  (ms, median of {args.repeats})")
+        if args.solves:
+            print(f"{'problem':<14} {'loss':<9} {'intercept':<9} {'lambda':<7} {'old':>9} {'new':>9} {'new/old':>7}"
+                  f"  epochs old -> new (ms, median of {args.repeats})")
+        else:
+            print(f"{'problem':<14} {'loss':<9} {'old path':>9} {'new path':>9} {'new/old':>7}"
+                  f" {'old cold':>9} {'new cold':>9} {'new/old':>7}  (ms, median of {args.repeats})")
         for problem in args.problems:
             data = load(problem)
             if data is None:
@@ -93,6 +127,11 @@ def main(argv=None):
                 continue
             X, y = np.asfortranarray(data[0]), data[1]
             for loss in args.losses:
+                if args.solves:
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        compare_solves(versions, X, y, loss, problem, args.tol, args.repeats)
+                    continue
                 grid = fastreg.lambda_max(X, y, loss=loss, fit_intercept=False) * np.geomspace(1.0, MIN_RATIO, N_LAMBDAS)
                 times = {name: [] for name in versions}
                 with warnings.catch_warnings():

@@ -85,3 +85,20 @@ def test_ab_exports_an_earlier_commit_as_a_second_package(tmp_path):
     finally:
         for name in [name for name in sys.modules if name.split(".")[0] == "fastreg_old"]:
             del sys.modules[name]
+
+
+def test_ab_solves_time_each_setting_of_the_peer_table(capsys):
+    import fastreg
+    from bench import ab
+
+    X, y = ab.load("textbook")
+    ab.compare_solves({"old": fastreg, "new": fastreg}, X, y, "logistic", "textbook", 1e-6, 1)
+    rows = [line.split() for line in capsys.readouterr().out.splitlines()]
+    assert [(row[2], row[3]) for row in rows] == [("no", "/10"), ("no", "/100"), ("yes", "/10"), ("yes", "/100")]
+    for row in rows:
+        old, new = float(row[4]), float(row[5])
+        assert old > 0 and new > 0
+        # The same package on both sides: the same solve, epoch for epoch.
+        assert row[7] == row[9] and int(row[7]) == fastreg.fit(
+            X, y, l1=fastreg.lambda_max(X, y, fit_intercept=row[2] == "yes") / int(row[3][1:]),
+            fit_intercept=row[2] == "yes", tol=1e-6, max_iter=10**6).n_iter
