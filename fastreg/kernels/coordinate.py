@@ -692,7 +692,8 @@ def squared_subproblem(X, y, r, w, b, ws, count, l1, l2, fit_intercept, criterio
                 face_solved = False
                 stable = False
                 signs[k] = np.sign(w[ws[k]])
-        if slot == 0 and stable and not face_solved and stop < previous < np.inf:
+        if slot == 0 and stable and not face_solved and stop < previous < np.inf and face_fits(
+                np.count_nonzero(signs), n):
             # As in logistic_subproblem: the sign pattern held since the last check, so a few
             # linear solves on its face may finish what CD's rate would take many epochs to
             # (once per pattern). The model, mean(r dz + dz^2 / 2) + penalty, is the squared
@@ -910,6 +911,12 @@ def model_anderson_step(X, r, h, dz, db, ws, count, l1, l2, center_work, w_new, 
 
 
 @kernel
+def face_fits(m, n):
+    """Whether a face of m features over n samples gets face steps (see FACE_MIN_SHARE)."""
+    return 0 < m <= n and FACE_MIN_SHARE * n <= m
+
+
+@kernel
 def model_face_step(X, r, h, dz, db, ws, count, l1, l2, center_work, w_new, needed, trial_w, trial_dz):
     """Move w_new toward the quadratic model's minimizer on the face of its sign pattern, by
     an active-set method, if that lowers the model of :func:`model_epoch`; returns (db, outcome).
@@ -935,7 +942,7 @@ def model_face_step(X, r, h, dz, db, ws, count, l1, l2, center_work, w_new, need
     inv_n = one / X.dtype.type(n)
     face = np.flatnonzero(w_new[:count])
     m = face.shape[0]
-    if m == 0 or m > n or FACE_MIN_SHARE * n > m:
+    if not face_fits(m, n):
         return db, FACE_NONE
     cost = m * (FACE_COLUMN_READS * n + m * (n + m) / FACE_COST_DIVISOR) + FACE_SAMPLE_PASSES * n
     if cost > needed / FACE_MARGIN * count * n:
