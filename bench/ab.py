@@ -82,23 +82,34 @@ def run_once(package, X, y, loss, grid, tol):
     return middle - start, time.perf_counter() - middle
 
 
+def take_turns(versions, call, repeats):
+    """{name: [call(package) of each timed round]}: the versions take turns for repeats + 1
+    rounds, and the first (compilation) is dropped."""
+    results = {name: [] for name in versions}
+    for round_ in range(repeats + 1):
+        for name, package in versions.items():
+            outcome = call(package)
+            if round_ > 0:
+                results[name].append(outcome)
+    return results
+
+
 def compare_solves(versions, X, y, loss, problem, tol, repeats):
     """Print old and new cold-solve times (and epochs) at the settings of bench/peers.py."""
     for fit_intercept in (False, True):
         for divisor in (10, 100):
             l1 = fastreg.lambda_max(X, y, loss=loss, fit_intercept=fit_intercept) / divisor
-            times = {name: [] for name in versions}
-            epochs = {}
-            for round_ in range(repeats + 1):
-                for name, package in versions.items():
-                    start = time.perf_counter()
-                    result = package.fit(X, y, loss=loss, l1=l1, fit_intercept=fit_intercept, tol=tol, max_iter=10**6)
-                    if round_ > 0:
-                        times[name].append(time.perf_counter() - start)
-                    epochs[name] = result.n_iter
-            old, new = (statistics.median(times[name]) * 1e3 for name in ("old", "new"))
+
+            def solve(package):
+                start = time.perf_counter()
+                result = package.fit(X, y, loss=loss, l1=l1, fit_intercept=fit_intercept, tol=tol, max_iter=10**6)
+                return time.perf_counter() - start, result.n_iter
+
+            runs = take_turns(versions, solve, repeats)
+            old, new = (statistics.median(t[0] for t in runs[name]) * 1e3 for name in ("old", "new"))
             print(f"{problem:<14} {loss:<9} {'yes' if fit_intercept else 'no':<9} {'/' + str(divisor):<7}"
-                  f" {old:>9.2f} {new:>9.2f} {new / old:>7.2f}  {epochs['old']} -> {epochs['new']}", flush=True)
+                  f" {old:>9.2f} {new:>9.2f} {new / old:>7.2f}  {runs['old'][-1][1]} -> {runs['new'][-1][1]}",
+                  flush=True)
 
 
 def main(argv=None):
@@ -133,14 +144,10 @@ def main(argv=None):
                         compare_solves(versions, X, y, loss, problem, args.tol, args.repeats)
                     continue
                 grid = fastreg.lambda_max(X, y, loss=loss, fit_intercept=False) * np.geomspace(1.0, MIN_RATIO, N_LAMBDAS)
-                times = {name: [] for name in versions}
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
-                    for round_ in range(args.repeats + 1):
-                        for name, package in versions.items():
-                            seconds = run_once(package, X, y, loss, grid, args.tol)
-                            if round_ > 0:
-                                times[name].append(seconds)
+                    times = take_turns(versions, lambda package: run_once(package, X, y, loss, grid, args.tol),
+                                       args.repeats)
                 path = {name: statistics.median(t[0] for t in runs) * 1e3 for name, runs in times.items()}
                 cold = {name: statistics.median(t[1] for t in runs) * 1e3 for name, runs in times.items()}
                 print(f"{problem:<14} {loss:<9} {path['old']:>9.1f} {path['new']:>9.1f} {path['new'] / path['old']:>7.2f}"

@@ -685,13 +685,10 @@ def squared_subproblem(X, y, r, w, b, ws, count, l1, l2, fit_intercept, criterio
             stop = norm
         if stop <= inner_tol:
             break
-        stable = True
-        for k in range(count):
-            if np.sign(w[ws[k]]) != signs[k]:
-                # A new sign pattern: a face step may be tried on it.
-                face_solved = False
-                stable = False
-                signs[k] = np.sign(w[ws[k]])
+        stable = keep_signs(w[ws[:count]], signs)
+        if not stable:
+            # A new sign pattern: a face step may be tried on it.
+            face_solved = False
         if slot == 0 and stable and not face_solved and stop < previous < np.inf and face_fits(
                 np.count_nonzero(signs), n):
             # As in logistic_subproblem: the sign pattern held since the last check, so a few
@@ -709,7 +706,7 @@ def squared_subproblem(X, y, r, w, b, ws, count, l1, l2, fit_intercept, criterio
                 for k in range(count):
                     w[ws[k]] = current[k]
                     iterates[0, k] = current[k]
-                    signs[k] = np.sign(current[k])
+                keep_signs(current, signs)
                 for i in range(n):
                     r[i] += dz[i]
                 b += db
@@ -911,6 +908,18 @@ def model_anderson_step(X, r, h, dz, db, ws, count, l1, l2, center_work, w_new, 
 
 
 @kernel
+def keep_signs(values, signs):
+    """Whether signs (M,) holds the signs of values (M,); updated to them where not."""
+    kept = True
+    for k in range(values.shape[0]):
+        sign = np.sign(values[k])
+        if sign != signs[k]:
+            kept = False
+            signs[k] = sign
+    return kept
+
+
+@kernel
 def face_fits(m, n):
     """Whether a face of m features over n samples gets face steps (see FACE_MIN_SHARE)."""
     return 0 < m <= n and FACE_MIN_SHARE * n <= m
@@ -991,8 +1000,9 @@ def model_face_step(X, r, h, dz, db, ws, count, l1, l2, center_work, w_new, need
         for a in range(size):
             delta = -x[members[a]] if a == crossing else t * step[a]
             x[members[a]] += delta
+            # Row members[a] of the symmetric Hessian: its column, read contiguously.
             for c in range(m):
-                gradient[c] += hessian[c, members[a]] * delta
+                gradient[c] += hessian[members[a], c] * delta
         if crossing < 0:
             reached = True
             break
@@ -1097,8 +1107,7 @@ def logistic_subproblem(X, y, z, w, b, ws, count, l1, l2, fit_intercept, criteri
         previous = zero
         filled = 0
         face_solved = False
-        for k in range(count):
-            signs[k] = np.sign(w_new[k])
+        keep_signs(w_new[:count], signs)
         for epoch in range(NEWTON_EPOCHS):
             model_norm, db = model_epoch(X, r, h, dz, db, ws, count, l1, l2, hess_work, center_work, w_new)
             epochs += 1
@@ -1115,11 +1124,7 @@ def logistic_subproblem(X, y, z, w, b, ws, count, l1, l2, fit_intercept, criteri
                 first = model_norm
             if epochs >= max_epochs or (epoch > 0 and model_norm <= NEWTON_FRACTION * first):
                 break
-            stable = True
-            for k in range(count):
-                if np.sign(w_new[k]) != signs[k]:
-                    stable = False
-                    signs[k] = np.sign(w_new[k])
+            stable = keep_signs(w_new[:count], signs)
             # The epochs CD would still need at the rate of its last epoch.
             needed = X.dtype.type(np.inf)
             if model_norm < previous:
@@ -1134,8 +1139,8 @@ def logistic_subproblem(X, y, z, w, b, ws, count, l1, l2, fit_intercept, criteri
                 face_solved = outcome != FACE_OVER_BUDGET
                 if outcome == FACE_CLIPPED or outcome == FACE_REACHED:
                     # The extrapolation starts afresh from the point the step reached.
+                    keep_signs(w_new[:count], signs)
                     for k in range(count):
-                        signs[k] = np.sign(w_new[k])
                         iterates[0, k] = w_new[k]
                     filled = 0
 
