@@ -66,7 +66,7 @@ def as_matrix(X, name: str = "X", *, allow_object: bool = False) -> np.ndarray:
             f"Found array with 0 feature(s) (shape={array.shape}) while a minimum of 1 is required: "
             f"{name} has no columns."
         )
-    check_finite(array, name)
+    check_data(array, name)
     return array
 
 
@@ -87,7 +87,39 @@ def check_finite(array: np.ndarray, name: str) -> None:
     # sum that overflowed) does the exact element-wise check run.
     with np.errstate(over="ignore", invalid="ignore"):
         total = np.sum(array)
-    if not np.isfinite(total) and not np.isfinite(array).all():
+    if not np.isfinite(total):
+        _check_elements_finite(array, name)
+
+
+def check_data(array: np.ndarray, name: str) -> None:
+    """Raise if a float array of data holds NaN or inf, or numbers whose squares overflow.
+
+    The solvers compute squared norms of the data (step sizes, curvatures, the squared loss):
+    where those overflow, steps become 0 or NaN and a solve stalls or diverges with a message
+    about its step, so such data is refused here with a message about its scale.
+    """
+    # One pass and no temporary (BLAS's dot on a contiguous array's flat view, einsum on a
+    # strided one): the sum of squares is finite unless an entry is NaN or inf or the squares
+    # overflow; only then does the exact element-wise check run.
+    flat = array.ravel(order="K") if array.flags.c_contiguous or array.flags.f_contiguous else None
+    with np.errstate(over="ignore", invalid="ignore"):
+        if flat is not None:
+            total = np.dot(flat, flat)
+        else:
+            axes = "ijklmn"[:array.ndim]
+            total = np.einsum(f"{axes},{axes}->", array, array)
+    if np.isfinite(total):
+        return
+    _check_elements_finite(array, name)
+    largest = max(float(np.max(array)), -float(np.min(array)))
+    raise ValueError(
+        f"{name} is too large to compute with: the sum of its squares overflows {array.dtype} "
+        f"(largest |{name}| = {largest:.3g}); rescale {name}, e.g. divide it by its largest absolute value."
+    )
+
+
+def _check_elements_finite(array: np.ndarray, name: str) -> None:
+    if not np.isfinite(array).all():
         raise ValueError(f"Input {name} contains NaN or infinity; remove or impute those entries.")
 
 
@@ -119,7 +151,7 @@ def as_float_target(y, n_samples: int, dtype, name: str = "y") -> np.ndarray:
         array = array.astype(dtype)
     except (TypeError, ValueError) as error:
         raise TypeError(f"{name} must hold numbers for the squared loss: {error}") from None
-    check_finite(array, name)
+    check_data(array, name)
     return array
 
 
@@ -209,7 +241,7 @@ def as_start(w0, n_features: int, dtype, name: str = "w0") -> np.ndarray:
     if array.shape != (n_features,):
         raise ValueError(f"{name} must have shape ({n_features},) like the columns of X; got {array.shape}.")
     array = array.astype(dtype)
-    check_finite(array, name)
+    check_data(array, name)
     return array
 
 

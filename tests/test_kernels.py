@@ -193,6 +193,16 @@ def test_operator_norm_matches_svd(fit_intercept, shape):
     np.testing.assert_allclose(estimate, reference.squared_operator_norm(X, fit_intercept), rtol=1e-6)
 
 
+@pytest.mark.parametrize("fit_intercept", [False, True])
+@pytest.mark.parametrize("scale", [1e150, 1e-150])
+def test_operator_norm_of_data_whose_products_overflow_or_underflow(fit_intercept, scale):
+    # The power iteration's vector A^T A u is of the order of scale^2: its squares overflow
+    # (1e600) or underflow (1e-600) unless they are taken after rescaling.
+    X, _ = make_problem("squared", 30, 5)
+    estimate = fused.squared_operator_norm(X * scale, fit_intercept, 1000, 1e-12)
+    np.testing.assert_allclose(estimate, reference.squared_operator_norm(X * scale, fit_intercept), rtol=1e-6)
+
+
 @pytest.mark.parametrize("loss", LOSSES)
 def test_float32_is_computed_in_float32(loss):
     X, y = make_problem(loss, 50, 10, dtype=np.float32)

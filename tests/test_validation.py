@@ -21,6 +21,9 @@ Y = np.r_[np.zeros(5), np.ones(5)]
         ({"X": X.astype(object)}, TypeError, "X has dtype object"),
         ({"X": np.full((10, 3), "a")}, TypeError, "X has non-numeric dtype"),
         ({"X": X + 1j}, ValueError, "Complex data not supported: X"),
+        ({"X": X * 1e160}, ValueError, r"X is too large .*squares overflows float64.*rescale X"),
+        ({"X": np.tile(X * 1e160, 2)[:, ::2]}, ValueError, r"X is too large .*overflows float64"),
+        ({"X": (X * 1e20).astype(np.float32)}, ValueError, r"X is too large .*overflows float32"),
         ({"X": None}, ValueError, "X is None"),
         ({"y": np.ones(9)}, ValueError, "y has 9 entries but X has 10 rows"),
         ({"y": Y.reshape(-1, 1)}, ValueError, r"y must be a 1-D .*ravel"),
@@ -30,6 +33,7 @@ Y = np.r_[np.zeros(5), np.ones(5)]
         ({"y": np.where(Y > 0, np.nan, 0.0)}, ValueError, "y contains NaN"),
         ({"y": np.full(10, np.inf), "loss": "squared"}, ValueError, "y contains NaN or infinity"),
         ({"y": None}, ValueError, "y is None"),
+        ({"y": Y * 1e160, "loss": "squared"}, ValueError, r"y is too large .*rescale y"),
         ({"l1": -0.1}, ValueError, "l1=-0.1 must be >= 0"),
         ({"l2": -1}, ValueError, "l2=-1 must be >= 0"),
         ({"l1": float("nan")}, ValueError, "l1=nan must be finite"),
@@ -44,6 +48,7 @@ Y = np.r_[np.zeros(5), np.ones(5)]
         ({"fit_intercept": "yes"}, TypeError, "fit_intercept='yes' must be True or False"),
         ({"w0": np.ones(4)}, ValueError, r"w0 must have shape \(3,\)"),
         ({"w0": np.array([np.nan, 0, 0])}, ValueError, "w0 contains NaN"),
+        ({"w0": np.full(3, 1e160)}, ValueError, "w0 is too large"),
         ({"intercept0": 1.0, "fit_intercept": False}, ValueError, "intercept0 must be 0"),
         ({"n_threads": 0}, ValueError, "n_threads=0 must be an integer >= 1"),
         ({"n_threads": 10_000}, ValueError, "n_threads=10000 exceeds"),
@@ -53,6 +58,13 @@ def test_bad_input_is_named(kwargs, error, match):
     arguments = {"X": X, "y": Y} | kwargs
     with pytest.raises(error, match=match):
         fastreg.fit(arguments.pop("X"), arguments.pop("y"), **arguments)
+
+
+def test_label_values_of_any_size_are_labels():
+    labels = np.where(Y > 0, 1e300, -1e300)
+    model = fastreg.LogisticRegression(l1=0.01).fit(X, labels)
+    np.testing.assert_array_equal(model.classes_, [-1e300, 1e300])
+    np.testing.assert_array_equal(model.predict(X), np.where(model.decision_function(X) > 0, 1e300, -1e300))
 
 
 def test_sparse_matrices_are_refused_until_supported():

@@ -670,6 +670,24 @@ def fista_solve(loss, X, y, w, b, lr, l1, l2, fit_intercept, max_iter, tol, crit
 
 
 @kernel
+def scaled_norm(v, v_b):
+    """Euclidean norm of (v, v_b), v (D,): squares taken after dividing by the largest entry.
+
+    v = A^T A u is finite whenever the data's sum of squares is, but its squares are of the
+    order of that sum squared and overflow for data above about 1e77.
+    """
+    largest = abs(v_b)
+    for j in range(v.shape[0]):
+        largest = max(largest, abs(v[j]))
+    if largest == v.dtype.type(0.0):
+        return largest
+    square_sum = (v_b / largest) * (v_b / largest)
+    for j in range(v.shape[0]):
+        square_sum += (v[j] / largest) * (v[j] / largest)
+    return largest * np.sqrt(square_sum)
+
+
+@kernel
 def squared_operator_norm(X, fit_intercept, max_iter, rtol):
     """Largest eigenvalue of A^T A, A = [X, 1] with an intercept else X, by power iteration.
 
@@ -683,7 +701,7 @@ def squared_operator_norm(X, fit_intercept, max_iter, rtol):
     for j in range(d):
         u[j] = X.dtype.type(1.0) + X.dtype.type((j % 7) / 7.0)
     u_b = X.dtype.type(1.0) if fit_intercept else zero
-    norm = np.sqrt(np.sum(u * u) + u_b * u_b)
+    norm = scaled_norm(u, u_b)
     u /= norm
     u_b /= norm
     estimate = zero
@@ -700,7 +718,7 @@ def squared_operator_norm(X, fit_intercept, max_iter, rtol):
                 v[j] += t * row[j]
             if fit_intercept:
                 v_b += t
-        norm = np.sqrt(np.sum(v * v) + v_b * v_b)
+        norm = scaled_norm(v, v_b)
         if norm == zero:
             return zero
         u[:] = v / norm
