@@ -21,10 +21,15 @@ _FASTMATH = frozenset({"reassoc", "contract", "nsz"})
 numba.get_num_threads()
 
 
-def kernel(function=None, *, parallel: bool = False):
+def kernel(function=None, *, parallel: bool = False, ordered: bool = False, inline: bool = False):
     """Compile ``function`` with fastreg's Numba options; ``parallel=True`` enables ``prange``.
 
-    Usable bare (``@kernel``) or with arguments (``@kernel(parallel=True)``).
+    ``ordered=True`` drops reassociation: for code whose result depends on the order of its
+    operations as written (the range reductions of ``kernels.vecmath``). ``inline=True`` has
+    Numba inline the function into its callers before they are compiled (with the callers'
+    options): LLVM then sees the per-sample math of a loop's body and can vectorize the loop,
+    which it does not across a call. Usable bare (``@kernel``) or with arguments
+    (``@kernel(parallel=True)``).
     """
 
     def decorate(fn):
@@ -32,8 +37,9 @@ def kernel(function=None, *, parallel: bool = False):
             cache=True,
             nogil=True,
             error_model="numpy",
-            fastmath=set(_FASTMATH),
+            fastmath=set(_FASTMATH - {"reassoc"} if ordered else _FASTMATH),
             parallel=parallel,
+            inline="always" if inline else "never",
         )(fn)
 
     if function is None:

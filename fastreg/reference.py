@@ -24,7 +24,8 @@ def log1pexp(z: np.ndarray) -> np.ndarray:
 def loss_residual(loss: str, z: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per-sample losses f(z_i, y_i) and derivatives f'(z_i, y_i)."""
     if loss == "logistic":
-        return log1pexp(z) - y * z, sigmoid(z) - y
+        # max(z, 0) - y z is exact for labels in {0, 1}: no cancellation at confident margins.
+        return np.log1p(np.exp(-np.abs(z))) + (np.maximum(z, 0.0) - y * z), sigmoid(z) - y
     return 0.5 * (z - y) ** 2, z - y
 
 

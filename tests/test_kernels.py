@@ -5,7 +5,8 @@ import pytest
 from conftest import make_problem
 
 from fastreg import reference
-from fastreg.kernels import fused
+from fastreg._jit import kernel
+from fastreg.kernels import fused, vecmath
 
 SHAPES = [(1, 1), (1, 6), (6, 1), (7, 3), (20, 200), (200, 20), (9, 600)]  # 7, 9 rows: a block of 4 and a rest
 LOSSES = {"logistic": fused.LOGISTIC, "squared": fused.SQUARED}
@@ -226,3 +227,34 @@ def test_logistic_loss_is_finite_at_extreme_margins():
             assert np.isfinite(value) and np.isfinite(residual)
             np.testing.assert_allclose(value, ref_value[0], rtol=1e-12)
             np.testing.assert_allclose(residual, ref_residual[0], rtol=1e-12, atol=1e-300)
+
+
+@kernel
+def _apply_vecmath(which, x, out):
+    # The functions as the solvers use them: inlined into a loop that LLVM vectorizes.
+    for i in range(x.shape[0]):
+        if which == 0:
+            out[i] = vecmath.exp_nonpositive(x[i])
+        elif which == 1:
+            out[i] = vecmath.log1p_unit(x[i])
+        else:
+            out[i] = vecmath.log_positive(x[i])
+
+
+def _ulps(actual, expected):
+    return np.max(np.abs(actual - expected) / np.spacing(np.maximum(np.abs(expected), 5e-324)))
+
+
+def test_vectorizable_exp_and_logs_agree_with_numpy_to_a_few_ulps():
+    rng = np.random.default_rng(11)
+    edges = [0.0, -0.0, -5e-324, -1e-300, -708.4, -709.8, -744.44, -745.13, -746.0, -1e4]
+    x = np.concatenate([-np.logspace(-320, np.log10(750), 20000), -40 * rng.random(20000), edges])
+    e = np.concatenate([np.logspace(-320, 0, 20000), rng.random(20000), [0.0, 1.0, np.sqrt(2) - 1]])
+    q = np.concatenate([np.logspace(-323.3, 0, 20000), rng.random(20000), [5e-324, 2.2250738585072014e-308, 1.0]])
+    for which, values, function, bound in ((0, x, np.exp, 1), (1, e, np.log1p, 4), (2, q, np.log, 4)):
+        out = np.empty_like(values)
+        _apply_vecmath(which, values, out)
+        assert _ulps(out, function(values)) <= bound
+    out = np.empty(3)
+    _apply_vecmath(0, np.array([-745.2, -800.0, -1e300]), out)
+    np.testing.assert_array_equal(out, 0.0)  # exp underflows to exactly 0, as NumPy's does

@@ -1262,6 +1262,7 @@ def cd_solve(loss, X, y, w, b, l1, l2, fit_intercept, max_epochs, tol, criterion
             # tol = 0 at a certificate of exactly 0: the epochs still run (tol = 0 means
             # max_iter epochs), where an inner tolerance of 0 would return at once, forever.
             inner_tol = -X.dtype.type(1.0)
+        certified_b = b
         if loss == fused.SQUARED:
             ran, b, set_stop = squared_subproblem(X, y, r, w, b, ws, count, l1, l2, fit_intercept, criterion,
                                         inner_tol, max_epochs - epochs, center, curvature, grad_work)
@@ -1274,6 +1275,9 @@ def cd_solve(loss, X, y, w, b, l1, l2, fit_intercept, max_epochs, tol, criterion
             # The working set was already solved to inner_tol: the violation is outside it.
             # No step was taken, so this is not an outer iteration (nor a history entry).
             if count == d or size == d:
+                # The subproblem may still have moved the intercept (on separable data its
+                # optimum runs off): return the point that the certificate describes.
+                b = certified_b
                 break
             size = min(d, 2 * size)
         else:

@@ -78,7 +78,7 @@ def partial_gradients(n_blocks, d, dtype):
     return np.empty((n_blocks, padded_length(d)), dtype=dtype)
 
 
-@kernel
+@kernel(inline=True)
 def loss_residual(loss, z, y):
     """Loss f(z, y) and derivative f'(z, y) at one sample for the loss code ``loss`` (scalars)."""
     if loss == LOGISTIC:
@@ -86,7 +86,7 @@ def loss_residual(loss, z, y):
     return squared.loss_residual(z, y)
 
 
-@kernel
+@kernel(inline=True)
 def residual(loss, z, y):
     """Derivative f'(z, y) at one sample for the loss code ``loss`` (scalars)."""
     if loss == LOGISTIC:
@@ -94,7 +94,7 @@ def residual(loss, z, y):
     return squared.residual(z, y)
 
 
-@kernel
+@kernel(inline=True)
 def conjugate(loss, u, y):
     """Fenchel conjugate f*(u) of the loss ``loss`` at one sample (scalars)."""
     if loss == LOGISTIC:
@@ -110,7 +110,7 @@ def optimal_intercept(loss, xw, y, b):
     return squared.optimal_intercept(xw, y, b)
 
 
-@kernel
+@kernel(inline=True)
 def _row_terms(loss, z, y, want_loss):
     """(loss or 0, residual) of one sample: the log of the logistic loss only when wanted."""
     if want_loss:

@@ -3,6 +3,7 @@
 import numpy as np
 
 from .._jit import kernel
+from . import vecmath
 
 # The largest change of the intercept in one Newton iteration of optimal_intercept, and the
 # largest that it takes without checking the loss. The loss's third derivative is at most 0.1
@@ -16,43 +17,36 @@ TRUSTED_INTERCEPT_STEP = 0.125
 NEWTON_ERROR_FACTOR = 0.1
 
 
-@kernel
+@kernel(inline=True)
 def loss_residual(z, y):
     """Loss log(1 + e^z) - y z and its derivative sigmoid(z) - y at one sample (scalars)."""
-    one = type(z)(1.0)
-    e = np.exp(-abs(z))
-    # NumPy: sigmoid without overflow, one exp shared with the loss.
-    if z >= 0:
-        p = one / (one + e)
-        log_one_plus_exp = z + np.log1p(e)
-    else:
-        p = e / (one + e)
-        log_one_plus_exp = np.log1p(e)
-    return log_one_plus_exp - y * z, p - y
+    # NumPy: sigmoid without overflow, one exp shared with the loss, exp and log in float64
+    # (vecmath's functions) rounded to the dtype of z. The loss is log1p(e^-|z|) +
+    # (max(z, 0) - y z): for labels in {0, 1} the bracket is exact, so a confident, correct
+    # prediction keeps its tiny loss instead of cancelling to 0.
+    e = vecmath.exp_nonpositive(np.float64(-abs(z)))
+    p = (1.0 if z >= 0 else e) / (1.0 + e)
+    margin = max(z, vecmath.cast_like(z, 0.0)) - y * z
+    return vecmath.cast_like(z, vecmath.log1p_unit(e)) + margin, vecmath.cast_like(z, p) - y
 
 
-@kernel
+@kernel(inline=True)
 def residual(z, y):
     """Derivative sigmoid(z) - y of the loss at one sample (scalars): one exp, no log."""
-    one = type(z)(1.0)
-    e = np.exp(-abs(z))
-    if z >= 0:
-        return one / (one + e) - y
-    return e / (one + e) - y
+    e = vecmath.exp_nonpositive(np.float64(-abs(z)))
+    return vecmath.cast_like(z, (1.0 if z >= 0 else e) / (1.0 + e)) - y
 
 
-@kernel
+@kernel(inline=True)
 def conjugate(u, y):
     """Fenchel conjugate f*(u) = q log q + (1 - q) log(1 - q), q = u + y in [0, 1] (scalars)."""
-    zero = type(u)(0.0)
-    one = type(u)(1.0)
-    q = min(max(u + y, zero), one)
-    value = zero
-    if q > zero:
-        value += q * np.log(q)
-    if q < one:
-        value += (one - q) * np.log(one - q)
-    return value
+    q = np.float64(min(max(u + y, vecmath.cast_like(u, 0.0)), vecmath.cast_like(u, 1.0)))
+    value = 0.0
+    if q > 0.0:
+        value += q * vecmath.log_positive(q)
+    if q < 1.0:
+        value += (1.0 - q) * vecmath.log_positive(1.0 - q)
+    return vecmath.cast_like(u, value)
 
 
 @kernel

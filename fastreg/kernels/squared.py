@@ -1,25 +1,26 @@
 """Per-sample math of the squared loss f(z, y) = (y - z)^2 / 2."""
 
 from .._jit import kernel
+from .vecmath import cast_like
 
 
-@kernel
+@kernel(inline=True)
 def loss_residual(z, y):
     """Loss (y - z)^2 / 2 and its derivative z - y at one sample (scalars)."""
     r = z - y
-    return type(z)(0.5) * r * r, r
+    return cast_like(z, 0.5) * r * r, r
 
 
-@kernel
+@kernel(inline=True)
 def residual(z, y):
     """Derivative z - y of the loss at one sample (scalars)."""
     return z - y
 
 
-@kernel
+@kernel(inline=True)
 def conjugate(u, y):
     """Fenchel conjugate f*(u) = u^2 / 2 + u y (scalars)."""
-    return type(u)(0.5) * u * u + u * y
+    return cast_like(u, 0.5) * u * u + u * y
 
 
 @kernel
