@@ -8,7 +8,8 @@ from fastreg import reference
 from fastreg._jit import kernel
 from fastreg.kernels import fused, vecmath
 
-SHAPES = [(1, 1), (1, 6), (6, 1), (7, 3), (20, 200), (200, 20), (9, 600)]  # 7, 9 rows: a block of 4 and a rest
+SHAPES = [(1, 1), (1, 6), (6, 1), (7, 3), (23, 3), (20, 200), (200, 20), (9, 600)]
+# 7, 9 rows: a block of 4 and a rest; 23: a block of BLOCK_ROWS (logistic), one of 4 and a rest
 LOSSES = {"logistic": fused.LOGISTIC, "squared": fused.SQUARED}
 
 

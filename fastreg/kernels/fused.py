@@ -41,6 +41,15 @@ PREFETCH_MIN_BYTES = 4 * 1024 * 1024
 PREFETCH_MAX_ROW_BYTES = 2048
 PREFETCH_AHEAD_BYTES = 2048
 
+# The row-wise pass takes the logistic loss's rows in blocks of BLOCK_ROWS when a row takes
+# at most BLOCK_MAX_ROW_BYTES (the block then stays in L1 between its two sweeps), so that
+# the block's exps and logs run as one vectorized loop (logistic_blocks). Against four rows at
+# a time, timed in turns: 0.83x to 0.94x the time per gd iteration on one thread on
+# 100000 x 20, 100000 x 100, 1000 x 100 and 50 x 50, 0.86x to 0.98x on two threads (but
+# 50 x 50, which runs on one).
+BLOCK_ROWS = 16
+BLOCK_MAX_ROW_BYTES = 2048
+
 # Gradient descent on X with few, very long rows goes through column tiles (see tiled_pass):
 # a tile of TILE_BYTES or less stays in L2 between its two reads, and its row pieces of at
 # least MIN_TILE_COLUMNS elements stream from memory at full speed. Below TILED_MIN_FEATURES
@@ -191,11 +200,71 @@ def fused_rows(loss, X, y, w, b, lo, hi, want_loss, z_out, grad_out):
 
 
 @kernel
+def logistic_blocks(X, y, w, b, lo, hi, want_loss, z_out, grad_out):
+    """:func:`fused_rows` for the logistic loss, in blocks of BLOCK_ROWS rows.
+
+    Per block: the predictors four rows per sweep over w, then the residuals (the exps, and
+    the logs when want_loss) in one loop over the block, which LLVM vectorizes, then the
+    gradient four rows per sweep while the block is still in L1. The rows after the last
+    whole block go through fused_rows.
+    """
+    zero = X.dtype.type(0.0)
+    loss_sum = zero
+    residual_sum = zero
+    ahead = prefetch_distance(X)
+    r = np.empty(BLOCK_ROWS, dtype=X.dtype)
+    i = lo
+    while i + BLOCK_ROWS <= hi:
+        for g in range(i, i + BLOCK_ROWS, 4):
+            if ahead > 0 and g + ahead + 4 <= hi:
+                for k in range(g + ahead, g + ahead + 4):
+                    prefetch_row(X, k)
+            z0 = b
+            z1 = b
+            z2 = b
+            z3 = b
+            for j in range(X.shape[1]):
+                wj = w[j]
+                z0 += X[g, j] * wj
+                z1 += X[g + 1, j] * wj
+                z2 += X[g + 2, j] * wj
+                z3 += X[g + 3, j] * wj
+            z_out[g] = z0
+            z_out[g + 1] = z1
+            z_out[g + 2] = z2
+            z_out[g + 3] = z3
+        for k in range(BLOCK_ROWS):
+            loss_k, r[k] = _row_terms(LOGISTIC, z_out[i + k], y[i + k], want_loss)
+            loss_sum += loss_k
+            residual_sum += r[k]
+        for g in range(0, BLOCK_ROWS, 4):
+            r0 = r[g]
+            r1 = r[g + 1]
+            r2 = r[g + 2]
+            r3 = r[g + 3]
+            row = i + g
+            for j in range(X.shape[1]):
+                grad_out[j] += (r0 * X[row, j] + r1 * X[row + 1, j]) + (r2 * X[row + 2, j] + r3 * X[row + 3, j])
+        i += BLOCK_ROWS
+    tail_loss, tail_residual = fused_rows(LOGISTIC, X, y, w, b, i, hi, want_loss, z_out, grad_out)
+    return loss_sum + tail_loss, residual_sum + tail_residual
+
+
+@kernel
+def row_pass(loss, X, y, w, b, lo, hi, want_loss, z_out, grad_out):
+    """Rows lo:hi of the fused pass: :func:`logistic_blocks` for the logistic loss on rows of at
+    most BLOCK_MAX_ROW_BYTES, else :func:`fused_rows`."""
+    if loss == LOGISTIC and X.shape[1] * X.itemsize <= BLOCK_MAX_ROW_BYTES:
+        return logistic_blocks(X, y, w, b, lo, hi, want_loss, z_out, grad_out)
+    return fused_rows(loss, X, y, w, b, lo, hi, want_loss, z_out, grad_out)
+
+
+@kernel
 def gradient_serial(loss, X, y, w, b, want_loss, z_out, grad_out):
     """One fused pass on one thread: returns (mean loss, mean residual); grad_out = X^T r / N."""
     n = X.shape[0]
     grad_out[:] = 0
-    loss_sum, residual_sum = fused_rows(loss, X, y, w, b, 0, n, want_loss, z_out, grad_out)
+    loss_sum, residual_sum = row_pass(loss, X, y, w, b, 0, n, want_loss, z_out, grad_out)
     inv_n = X.dtype.type(1.0) / X.dtype.type(n)
     for j in range(grad_out.shape[0]):
         grad_out[j] *= inv_n
@@ -220,7 +289,7 @@ def gradient_parallel(loss, X, y, w, b, want_loss, z_out, partial_out, grad_out)
         block = partial_out[k, :d]
         for j in range(d):
             block[j] = zero
-        block_loss, block_residual = fused_rows(loss, X, y, w, b, lo, hi, want_loss, z_out, block)
+        block_loss, block_residual = row_pass(loss, X, y, w, b, lo, hi, want_loss, z_out, block)
         block_sums[k, 0] = block_loss
         block_sums[k, 1] = block_residual
     inv_n = X.dtype.type(1.0) / X.dtype.type(n)
