@@ -6,7 +6,8 @@
   code (``fused.LOGISTIC`` or ``fused.SQUARED``) rather than a function, because Numba functions
   passed as arguments defeat ``cache=True``.
 - ``coordinate`` holds the coordinate-descent solver; ``layout`` the copy of a C-ordered X
-  into the Fortran order it reads; ``prefetch`` the memory hint of the row-wise passes.
+  into the Fortran order it reads; ``prefetch`` the memory hint of the row-wise passes;
+  ``vecmath`` the exp and log that the logistic loss's loops vectorize.
 
 Kernels never raise or warn and never import anything of fastreg but other kernels and
 ``_jit``; they return numbers and status codes that ``fastreg.solvers`` interprets.
