@@ -141,6 +141,33 @@ def prefetch_distance(X):
     return max(4, PREFETCH_AHEAD_BYTES // row_bytes)
 
 
+@kernel(inline=True)
+def _dot_four(X, w, b, i, z_out):
+    """z_out[i:i + 4] = X[i:i + 4] w + b, also returned: one sweep over w for four rows."""
+    z0 = b
+    z1 = b
+    z2 = b
+    z3 = b
+    for j in range(X.shape[1]):
+        wj = w[j]
+        z0 += X[i, j] * wj
+        z1 += X[i + 1, j] * wj
+        z2 += X[i + 2, j] * wj
+        z3 += X[i + 3, j] * wj
+    z_out[i] = z0
+    z_out[i + 1] = z1
+    z_out[i + 2] = z2
+    z_out[i + 3] = z3
+    return z0, z1, z2, z3
+
+
+@kernel(inline=True)
+def _add_four(X, i, r0, r1, r2, r3, grad_out):
+    """grad_out += r0 X[i] + r1 X[i + 1] + r2 X[i + 2] + r3 X[i + 3]: one sweep over the gradient."""
+    for j in range(X.shape[1]):
+        grad_out[j] += (r0 * X[i, j] + r1 * X[i + 1, j]) + (r2 * X[i + 2, j] + r3 * X[i + 3, j])
+
+
 @kernel
 def fused_rows(loss, X, y, w, b, lo, hi, want_loss, z_out, grad_out):
     """Rows lo:hi of the fused pass; X (N, D), y (N,), w (D,), z_out (N,), grad_out (D,).
@@ -163,28 +190,14 @@ def fused_rows(loss, X, y, w, b, lo, hi, want_loss, z_out, grad_out):
         if ahead > 0 and i + ahead + 4 <= hi:
             for k in range(i + ahead, i + ahead + 4):
                 prefetch_row(X, k)
-        z0 = b
-        z1 = b
-        z2 = b
-        z3 = b
-        for j in range(d):
-            wj = w[j]
-            z0 += X[i, j] * wj
-            z1 += X[i + 1, j] * wj
-            z2 += X[i + 2, j] * wj
-            z3 += X[i + 3, j] * wj
-        z_out[i] = z0
-        z_out[i + 1] = z1
-        z_out[i + 2] = z2
-        z_out[i + 3] = z3
+        z0, z1, z2, z3 = _dot_four(X, w, b, i, z_out)
         loss0, r0 = _row_terms(loss, z0, y[i], want_loss)
         loss1, r1 = _row_terms(loss, z1, y[i + 1], want_loss)
         loss2, r2 = _row_terms(loss, z2, y[i + 2], want_loss)
         loss3, r3 = _row_terms(loss, z3, y[i + 3], want_loss)
         loss_sum += (loss0 + loss1) + (loss2 + loss3)
         residual_sum += (r0 + r1) + (r2 + r3)
-        for j in range(d):
-            grad_out[j] += (r0 * X[i, j] + r1 * X[i + 1, j]) + (r2 * X[i + 2, j] + r3 * X[i + 3, j])
+        _add_four(X, i, r0, r1, r2, r3, grad_out)
         i += 4
     for i in range(i, hi):
         z = b
@@ -219,32 +232,13 @@ def logistic_blocks(X, y, w, b, lo, hi, want_loss, z_out, grad_out):
             if ahead > 0 and g + ahead + 4 <= hi:
                 for k in range(g + ahead, g + ahead + 4):
                     prefetch_row(X, k)
-            z0 = b
-            z1 = b
-            z2 = b
-            z3 = b
-            for j in range(X.shape[1]):
-                wj = w[j]
-                z0 += X[g, j] * wj
-                z1 += X[g + 1, j] * wj
-                z2 += X[g + 2, j] * wj
-                z3 += X[g + 3, j] * wj
-            z_out[g] = z0
-            z_out[g + 1] = z1
-            z_out[g + 2] = z2
-            z_out[g + 3] = z3
+            _dot_four(X, w, b, g, z_out)
         for k in range(BLOCK_ROWS):
             loss_k, r[k] = _row_terms(LOGISTIC, z_out[i + k], y[i + k], want_loss)
             loss_sum += loss_k
             residual_sum += r[k]
         for g in range(0, BLOCK_ROWS, 4):
-            r0 = r[g]
-            r1 = r[g + 1]
-            r2 = r[g + 2]
-            r3 = r[g + 3]
-            row = i + g
-            for j in range(X.shape[1]):
-                grad_out[j] += (r0 * X[row, j] + r1 * X[row + 1, j]) + (r2 * X[row + 2, j] + r3 * X[row + 3, j])
+            _add_four(X, i + g, r[g], r[g + 1], r[g + 2], r[g + 3], grad_out)
         i += BLOCK_ROWS
     tail_loss, tail_residual = fused_rows(LOGISTIC, X, y, w, b, i, hi, want_loss, z_out, grad_out)
     return loss_sum + tail_loss, residual_sum + tail_residual
