@@ -49,3 +49,39 @@ def test_kernel_with_parallel_callee_loads_from_cache(tmp_path):
     # The later runs loaded the caller from the cache rather than compiling it again.
     cached = [name for _root, _dirs, names in os.walk(tmp_path / "cache") for name in names]
     assert any(name.startswith("cached_kernels.add_one-") and name.endswith(".nbc") for name in cached), cached
+
+
+LITERAL_MODULE = textwrap.dedent('''
+    from fastreg._jit import kernel
+
+
+    @kernel
+    def scaled(x, flag, k):
+        return x * k if flag else x
+
+
+    @kernel
+    def with_constants(x):
+        return scaled(x, True, 2) + scaled(x, False, 3)
+
+
+    @kernel
+    def with_variables(x, flag, k):
+        return scaled(x, flag, k)
+''')
+
+
+def test_kernel_called_with_constants_compiles_once_for_plain_types(tmp_path):
+    # Numba types the constants True and 2 as literals; each literal combination would be a
+    # specialization of its own, compiled along with everything it calls.
+    (tmp_path / "literal_kernels.py").write_text(LITERAL_MODULE)
+    code = ("import literal_kernels as k\n"
+            "print(k.with_constants(1.5), k.with_variables(1.5, True, 2))\n"
+            "print(len(k.scaled.overloads))\n"
+            "print(';'.join(str(sig) for sig in k.scaled.overloads))\n")
+    result = run(tmp_path, code)
+    assert result.returncode == 0, result.stderr
+    values, count, signatures = result.stdout.splitlines()
+    assert values.split() == ["4.5", "3.0"]
+    assert count == "1", signatures
+    assert "Literal" not in signatures
