@@ -14,8 +14,8 @@ times per iteration, over the grid N in {50, 1000, 100000} x D in {50, 1000, 100
 
 each as the median of repeated runs after a warm-up, whose time (compilation or cache load
 included) is its own column. Then cold start (a fresh process importing fastreg and fitting
-a small problem, with an empty and a warm compilation cache, against a bare ``import numba``)
-and the peak memory a fit allocates beyond X. It writes results.json and results.csv first,
+a small problem, with an empty and a warm compilation cache, against a bare ``import numba``
+and Numba's own first call of a cached function: ``workloads.cold_start``) and the peak memory a fit allocates beyond X. It writes results.json and results.csv first,
 then draws the figures from them: speedup over NumPy, fraction of the one-read bound, and
 scaling curves. ``--update-readme`` rewrites the README's benchmark section from results.json.
 """
@@ -28,10 +28,7 @@ import importlib.metadata
 import json
 import os
 import platform
-import statistics
-import subprocess
 import sys
-import tempfile
 import time
 import tracemalloc
 from pathlib import Path
@@ -124,33 +121,6 @@ def time_cd_epochs(n: int, d: int, iterations: int, repeats: int) -> dict:
     return {"cd_warmup_1t": first_call(solve), "cd_1t": workloads.median_seconds(solve, repeats) / epochs}
 
 
-def cold_start(repeats: int, empty_cache: bool) -> dict:
-    """Median wall time of fresh processes: bare numba import, fastreg import + 50 x 50 fit."""
-    fit = ("import numpy as np, fastreg\n"
-           "rng = np.random.default_rng(0)\n"
-           "X = (rng.random((50, 50)) - 0.5) * 10\n"
-           "y = (X[:, 0] + X[:, 1] > 0).astype(float)\n"
-           "fastreg.fit(X, y, l1=0.04)\n")
-    commands = {"import numba": [sys.executable, "-c", "import numba"],
-                "import fastreg + fit": [sys.executable, "-c", fit]}
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    for command in commands.values():
-        subprocess.run(command, env=env, check=True, cwd=ROOT)
-    timings = {name: [] for name in commands}
-    for _ in range(repeats):
-        for name, command in commands.items():
-            start = time.perf_counter()
-            subprocess.run(command, env=env, check=True, cwd=ROOT)
-            timings[name].append(time.perf_counter() - start)
-    result = {f"{name} (warm cache)": statistics.median(values) for name, values in timings.items()}
-    if empty_cache:
-        with tempfile.TemporaryDirectory() as cache:
-            start = time.perf_counter()
-            subprocess.run(commands["import fastreg + fit"], env=dict(env, NUMBA_CACHE_DIR=cache), check=True, cwd=ROOT)
-            result["import fastreg + fit (empty cache)"] = time.perf_counter() - start
-    return result
-
-
 def fit_memory(n: int = 4000, d: int = 250) -> dict:
     """Peak bytes NumPy allocates during a fit, over size(X), for X already in each solver's order."""
     import fastreg
@@ -203,7 +173,7 @@ def run(out: Path, sizes_n, sizes_d, extra, repeats: int, bandwidth_bytes: float
         "cells": rows,
         "skipped": skipped,
         "memory_budget_bytes": memory_budget,
-        "cold_start_seconds": cold_start(3, empty_cache) if cold else None,
+        "cold_start_seconds": workloads.cold_start(3, empty_cache) if cold else None,
         "fit_memory_over_x": fit_memory(),
     }
     (out / "results.json").write_text(json.dumps(record, indent=1))

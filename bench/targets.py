@@ -16,9 +16,7 @@ import argparse
 import json
 import os
 import platform
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -49,35 +47,6 @@ def kernel_rows(shapes, repeats):
     return rows
 
 
-def cold_start(repeats: int):
-    script_fit = (
-        "import numpy as np, fastreg\n"
-        "rng = np.random.default_rng(0)\n"
-        "X = (rng.random((50, 50)) - 0.5) * 10\n"
-        "y = (X[:, 0] + X[:, 1] > 0).astype(float)\n"
-        "fastreg.fit(X, y, l1=0.04)\n"
-    )
-    folder = Path(tempfile.mkdtemp(prefix="fastreg-cold-"))
-    (folder / "trivial.py").write_text(
-        "import numba\n@numba.njit(cache=True)\ndef total(a):\n    return a.sum()\n"
-    )
-    commands = {
-        "import numba": [sys.executable, "-c", "import numba"],
-        "trivial cached njit call": [sys.executable, "-c", "import numpy, trivial; trivial.total(numpy.ones(3))"],
-        "import fastreg + fit 50x50": [sys.executable, "-c", script_fit],
-    }
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(folder), str(Path(__file__).resolve().parent.parent)]))
-    for command in commands.values():  # fill the caches
-        subprocess.run(command, env=env, check=True, cwd=folder)
-    timings = {name: [] for name in commands}
-    for _ in range(repeats):  # interleaved, so that machine noise hits all alike
-        for name, command in commands.items():
-            start = time.perf_counter()
-            subprocess.run(command, env=env, check=True, cwd=folder)
-            timings[name].append(time.perf_counter() - start)
-    return {name: float(np.median(values)) for name, values in timings.items()}
-
-
 def machine():
     return {
         "cpu": platform.processor() or platform.machine(),
@@ -101,7 +70,7 @@ def main(argv=None):
     bandwidth = {threads: workloads.read_bandwidth(big, threads) for threads in sorted({1, ALL})}
     del big
     rows = kernel_rows(shapes, repeats)
-    cold = cold_start(3 if args.quick else 7)
+    cold = workloads.cold_start(3 if args.quick else 7)
 
     print(f"machine: {machine()}")
     print("read bandwidth: " + ", ".join(f"{t} thread(s) {b / 1e9:.1f} GB/s" for t, b in bandwidth.items()))

@@ -9,7 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 from numba import prange
@@ -18,6 +24,8 @@ from fastreg import reference
 from fastreg._jit import kernel
 from fastreg.kernels import coordinate, fused
 from fastreg.solvers import numba_threads
+
+ROOT = Path(__file__).resolve().parents[1]
 
 # (N, D): square in cache, tall, wide and very wide, and out-of-cache (80 MB) tall, wide, square.
 SHAPES = [(50, 50), (1000, 100), (100_000, 100), (100, 10_000), (100, 100_000), (10_000, 1000)]
@@ -172,3 +180,50 @@ def cd_solver(X_fortran, y, n_epochs):
         return cd_epochs(X_fortran, r, w, float(y.mean()), ws, l1, 0.0, True, center, curvature, n_epochs)
 
     return solve
+
+
+COLD_FIT = (
+    "import numpy as np, fastreg\n"
+    "rng = np.random.default_rng(0)\n"
+    "X = (rng.random((50, 50)) - 0.5) * 10\n"
+    "y = (X[:, 0] + X[:, 1] > 0).astype(float)\n"
+    "fastreg.fit(X, y, l1=0.04)\n"
+)
+
+
+def cold_start(repeats: int, empty_cache: bool = False) -> dict:
+    """Median wall times of fresh processes, in seconds, with warm caches.
+
+    "import numba"; "trivial cached njit call" (Numba's own first-call floor: the first call
+    of any cached function registers Numba's typing and lowering modules); "import fastreg +
+    fit 50x50" (the textbook-sized problem, cd's cached kernels). The three take turns, so
+    that machine noise hits all alike, after a first round that fills the caches, Python's
+    bytecode cache included even where the environment sets PYTHONDONTWRITEBYTECODE (then
+    every process would compile fastreg's 14 modules from source, about 0.06 s here, which an
+    installed package never does). With ``empty_cache``, one more process fits with an empty compilation cache.
+    """
+    folder = Path(tempfile.mkdtemp(prefix="fastreg-cold-"))
+    (folder / "trivial.py").write_text("import numba\n@numba.njit(cache=True)\ndef total(a):\n    return a.sum()\n")
+    commands = {
+        "import numba": [sys.executable, "-c", "import numba"],
+        "trivial cached njit call": [sys.executable, "-c", "import numpy, trivial; trivial.total(numpy.ones(3))"],
+        "import fastreg + fit 50x50": [sys.executable, "-c", COLD_FIT],
+    }
+    env = {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPATH"] = os.pathsep.join([str(folder), str(ROOT)])
+    for command in commands.values():
+        subprocess.run(command, env=env, check=True, cwd=folder)
+    timings = {name: [] for name in commands}
+    for _ in range(repeats):
+        for name, command in commands.items():
+            start = time.perf_counter()
+            subprocess.run(command, env=env, check=True, cwd=folder)
+            timings[name].append(time.perf_counter() - start)
+    result = {name: statistics.median(values) for name, values in timings.items()}
+    if empty_cache:
+        with tempfile.TemporaryDirectory() as cache:
+            start = time.perf_counter()
+            subprocess.run(commands["import fastreg + fit 50x50"], env=dict(env, NUMBA_CACHE_DIR=cache), check=True,
+                           cwd=folder)
+            result["import fastreg + fit 50x50 (empty cache)"] = time.perf_counter() - start
+    return result
