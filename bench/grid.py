@@ -13,11 +13,12 @@ times per iteration, over the grid N in {50, 1000, 100000} x D in {50, 1000, 100
   (coordinate descent is sequential);
 
 each as the median of repeated runs after a warm-up, whose time (compilation or cache load
-included) is its own column. Then cold start (a fresh process importing fastreg and fitting
-a small problem, with an empty and a warm compilation cache, against a bare ``import numba``
-and Numba's own first call of a cached function: ``workloads.cold_start``) and the peak memory a fit allocates beyond X. It writes results.json and results.csv first,
-then draws the figures from them: speedup over NumPy, fraction of the one-read bound, and
-scaling curves. ``--update-readme`` rewrites the README's benchmark section from results.json.
+included) is its own column. Then cold start (``workloads.cold_start``: a fresh process
+importing fastreg and fitting a small problem, with an empty and a warm compilation cache,
+against a bare ``import numba`` and Numba's own first call of a cached function) and the
+peak memory a fit allocates beyond X. It writes results.json and results.csv first, then
+draws the figures from them: speedup over NumPy, fraction of the one-read bound, and scaling
+curves. ``--update-readme`` rewrites the README's benchmark section from results.json.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ import numpy as np
 
 from bench import workloads
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = workloads.ROOT
 FULL_N = (50, 1000, 100_000)
 FULL_D = (50, 1000, 100_000)
 FULL_EXTRA = ((50, 1_000_000),)

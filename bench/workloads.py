@@ -200,7 +200,8 @@ def cold_start(repeats: int, empty_cache: bool = False) -> dict:
     that machine noise hits all alike, after a first round that fills the caches, Python's
     bytecode cache included even where the environment sets PYTHONDONTWRITEBYTECODE (then
     every process would compile fastreg's 14 modules from source, about 0.06 s here, which an
-    installed package never does). With ``empty_cache``, one more process fits with an empty compilation cache.
+    installed package never does). With ``empty_cache``, one more process fits with an empty
+    compilation cache.
     """
     folder = Path(tempfile.mkdtemp(prefix="fastreg-cold-"))
     (folder / "trivial.py").write_text("import numba\n@numba.njit(cache=True)\ndef total(a):\n    return a.sum()\n")
