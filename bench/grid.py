@@ -8,7 +8,8 @@ times per iteration, over the grid N in {50, 1000, 100000} x D in {50, 1000, 100
 50 x 1000000 (cells whose data exceed the memory budget are skipped and listed):
 
 - the NumPy twin's gradient step (``reference.gd_solve``), on 1 and all BLAS threads;
-- the fused Numba gradient step (``fused.gd_solve``), on 1 and all threads;
+- the fused Numba gradient step (``fused.gd_solve``), on 1 and all threads, on the C-ordered
+  X, and where gd reads a Fortran-ordered X by columns (``fused.by_columns``) on that too;
 - the squared-loss CD epoch over every feature (``coordinate.squared_epoch``), one thread
   (coordinate descent is sequential);
 
@@ -38,6 +39,7 @@ import numba
 import numpy as np
 
 from bench import workloads
+from fastreg.kernels import fused
 
 ROOT = workloads.ROOT
 FULL_N = (50, 1000, 100_000)
@@ -110,6 +112,12 @@ def time_gradient_steps(n: int, d: int, repeats: int, bandwidth: dict, work: flo
         row[f"gd_warmup_{threads}t"] = first_call(solve)
         row[f"gd_{threads}t"] = workloads.median_seconds(solve, repeats) / k
         row[f"bound_{threads}t"] = X.nbytes / bandwidth[threads]
+    if n * X.itemsize <= fused.COLUMN_MAX_BYTES:
+        X_fortran = np.asfortranarray(X)
+        for threads in sorted({1, ALL_THREADS}):
+            solve = workloads.numba_solver(X_fortran, y, lr, k, threads)
+            row[f"gd_fortran_warmup_{threads}t"] = first_call(solve)
+            row[f"gd_fortran_{threads}t"] = workloads.median_seconds(solve, repeats) / k
     return row
 
 
@@ -179,7 +187,9 @@ def run(out: Path, sizes_n, sizes_d, extra, repeats: int, bandwidth_bytes: float
     }
     (out / "results.json").write_text(json.dumps(record, indent=1))
     with open(out / "results.csv", "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else ["n", "d"])
+        # Cells that gd does not read by columns have no Fortran timings: their fields stay empty.
+        fields = list(dict.fromkeys(key for row in rows for key in row)) or ["n", "d"]
+        writer = csv.DictWriter(handle, fieldnames=fields)
         writer.writeheader()
         writer.writerows(rows)
     draw(record, out)
@@ -274,19 +284,22 @@ def readme_section(record: dict, out: Path) -> str:
         "\"bound\" is one streaming read of X at that bandwidth.",
         "",
         f"| N x D | NumPy twin | fused GD (1 t) | fused GD ({threads} t) | speedup (1 t) | GD / bound ({threads} t) "
-        "| CD epoch (1 t) | CD / bound (1 t) |",
-        "|---|---|---|---|---|---|---|---|",
+        f"| GD / bound, Fortran X (1 t, {threads} t) | CD epoch (1 t) | CD / bound (1 t) |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for c in record["cells"]:
         gd_bound = c[f"gd_{threads}t"] / c[f"bound_{threads}t"]
         cd_bound = c["cd_1t"] / c["bound_1t"]
         in_cache = "" if c["out_of_cache"] else " (in cache)"
+        fortran = "-"
+        if "gd_fortran_1t" in c:
+            fortran = ", ".join(f"{c[f'gd_fortran_{t}t'] / c[f'bound_{t}t']:.2f}x" for t in record["threads"]) + in_cache
         lines.append(
             f"| {c['n']} x {c['d']} | {c['numpy_1t'] * 1e6:.1f} us | {c['gd_1t'] * 1e6:.2f} us | "
             f"{c[f'gd_{threads}t'] * 1e6:.2f} us | {c['numpy_1t'] / c['gd_1t']:.1f}x | {gd_bound:.2f}x{in_cache} | "
-            f"{c['cd_1t'] * 1e6:.2f} us | {cd_bound:.2f}x{in_cache} |")
+            f"{fortran} | {c['cd_1t'] * 1e6:.2f} us | {cd_bound:.2f}x{in_cache} |")
     for s in record["skipped"]:
-        lines.append(f"| {s['n']} x {s['d']} | skipped: X takes {s['bytes'] / 1e9:.0f} GB | | | | | | |")
+        lines.append(f"| {s['n']} x {s['d']} | skipped: X takes {s['bytes'] / 1e9:.0f} GB | | | | | | | |")
     cold = record["cold_start_seconds"]
     if cold:
         lines += ["", "Cold start (fresh process, median): " + "; ".join(f"{k} {v:.2f} s" for k, v in cold.items()) + "."]

@@ -5,7 +5,8 @@
 1. Per-iteration time of the whole-loop fused kernel against the NumPy twin (medians after a
    warm-up; the compile or cache load is timed apart), on 1 and all threads.
 2. At out-of-cache shapes, one iteration against one streaming read of X at the machine's
-   read bandwidth, measured here by a Numba read reduction over a 1.5 GB array.
+   read bandwidth, measured here by a Numba read reduction over a 1.5 GB array; for X in C
+   order, and in Fortran order where gd reads it by columns (rows marked "F").
 3. Cold start: fresh processes that import numba; that call one trivial cached njit function
    (Numba's own first-call floor); that import fastreg and fit the 50 x 50 problem.
 """
@@ -25,16 +26,19 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import workloads  # noqa: E402
+from fastreg.kernels import fused  # noqa: E402
 
 ALL = numba.config.NUMBA_NUM_THREADS
 
 
-def kernel_rows(shapes, repeats):
+def kernel_rows(shapes, repeats, fortran=False):
     rows = []
     for n, d in shapes:
         X, y, lr = workloads.problem(n, d)
+        if fortran:
+            X = np.asfortranarray(X)
         k = workloads.iterations_for(n, d)
-        row = {"shape": f"{n}x{d}", "bytes": X.nbytes, "iterations": k}
+        row = {"shape": f"{n}x{d}" + (" F" if fortran else ""), "bytes": X.nbytes, "iterations": k}
         for threads in sorted({1, ALL}):
             with workloads.blas_threads(threads):
                 row[f"numpy_{threads}t"] = workloads.median_seconds(lambda: workloads.numpy_solve(X, y, lr, k), repeats) / k
@@ -69,7 +73,8 @@ def main(argv=None):
     big = np.ones(int(1.5e9) // 8)
     bandwidth = {threads: workloads.read_bandwidth(big, threads) for threads in sorted({1, ALL})}
     del big
-    rows = kernel_rows(shapes, repeats)
+    by_columns = [(n, d) for n, d in shapes if (n, d) in workloads.OUT_OF_CACHE and 8 * n <= fused.COLUMN_MAX_BYTES]
+    rows = kernel_rows(shapes, repeats) + kernel_rows(by_columns, repeats, fortran=True)
     cold = workloads.cold_start(3 if args.quick else 7)
 
     print(f"machine: {machine()}")

@@ -11,6 +11,9 @@ from fastreg.kernels import fused, vecmath
 SHAPES = [(1, 1), (1, 6), (6, 1), (7, 3), (23, 3), (20, 200), (200, 20), (9, 600)]
 # 7, 9 rows: a block of 4 and a rest; 23: a block of BLOCK_ROWS (logistic), one of 4 and a rest
 LOSSES = {"logistic": fused.LOGISTIC, "squared": fused.SQUARED}
+# C order goes through the row-wise passes; Fortran order with columns of at most
+# fused.COLUMN_MAX_BYTES (every shape here) through the column-wise ones.
+LAYOUTS = {"C": np.ascontiguousarray, "F": np.asfortranarray}
 
 
 def buffers(n, d, blocks=1):
@@ -35,8 +38,11 @@ def assert_gradient_matches_reference(loss, X, y, w, b, blocks):
 @pytest.mark.parametrize("loss", LOSSES)
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("blocks", [1, 2, 3])
-def test_gradient_matches_reference(loss, shape, blocks):
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_gradient_matches_reference(loss, shape, blocks, layout):
     X, y = make_problem(loss, *shape)
+    X = LAYOUTS[layout](X)
+    assert fused.by_columns(X) == (X.flags.f_contiguous and not X.flags.c_contiguous)
     assert_gradient_matches_reference(loss, X, y, start(shape[1]), 0.2, blocks)
 
 
@@ -96,8 +102,10 @@ def test_gd_step_matches_reference(loss, shape, prox):
 @pytest.mark.parametrize("loss", LOSSES)
 @pytest.mark.parametrize("shape", [(1, 1), (7, 3), (20, 200), (200, 20)])
 @pytest.mark.parametrize("fit_intercept", [False, True])
-def test_whole_loop_solvers_match_reference(loss, shape, fit_intercept):
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_whole_loop_solvers_match_reference(loss, shape, fit_intercept, layout):
     X, y = make_problem(loss, *shape)
+    X = LAYOUTS[layout](X)
     n, d = shape
     lr = 1.0 / (reference.squared_operator_norm(X, fit_intercept) / n + 0.01)
     w0 = start(d)
@@ -156,11 +164,54 @@ def test_tiled_gd_matches_reference(loss, shape, blocks):
 
 
 @pytest.mark.parametrize("loss", LOSSES)
+@pytest.mark.parametrize("shape", [(50, 2 * fused.COLUMN_TILE + 7), (300, 1030), (3, 4099)])
+@pytest.mark.parametrize("blocks", [1, 2, 3])
+def test_column_gd_matches_reference(loss, shape, blocks):
+    # 50 rows: columns short enough for prefetch hints, three tiles and a rest of 3 columns
+    # after the groups of 4; 300 rows: no hints; 3 rows: hints for hundreds of columns ahead.
+    n, d = shape
+    X, y = make_problem(loss, n, d)
+    X = np.asfortranarray(X)
+    assert fused.by_columns(X)
+    lr = 1.0 / (reference.squared_operator_norm(X, True) / n + 0.01)
+    w0 = start(d)
+    w0[::5] = 0.0  # sign(0) = 0 in the subgradient form, and columns the predictor skips
+    for prox in (False, True):
+        ref_w, ref_b, ref_history = reference.gd_solve(loss, X, y, w0, 0.1, lr, 0.02, 0.01, True, prox, 12)
+        runs = []
+        for _ in range(2):
+            w = w0.copy()
+            history = np.empty(12)
+            z, partial, grad = buffers(n, d, blocks)
+            _n_iter, b, status, _value = fused.gd_solve(
+                LOSSES[loss], X, y, w, 0.1, lr, 0.02, 0.01, True, prox, 12, 0.0,
+                fused.DUALITY_GAP, 10, z, partial, grad, history,
+            )
+            runs.append(w)
+        assert status == fused.MAX_ITER
+        np.testing.assert_allclose(w, ref_w, rtol=1e-11, atol=1e-13)
+        np.testing.assert_allclose(b, ref_b, rtol=1e-11, atol=1e-13)
+        np.testing.assert_allclose(history, ref_history, rtol=1e-12)
+        np.testing.assert_array_equal(runs[0], runs[1])  # same blocks, same result
+
+
+def test_columns_are_read_only_when_short_and_fortran_ordered():
+    limit = fused.COLUMN_MAX_BYTES // 8
+    assert fused.by_columns(np.asfortranarray(np.ones((limit, 3))))
+    assert not fused.by_columns(np.asfortranarray(np.ones((limit + 1, 3))))
+    assert not fused.by_columns(np.ones((limit, 3)))
+    assert fused.by_columns(np.asfortranarray(np.ones((2 * limit, 3), dtype=np.float32)))
+    assert not fused.by_columns(np.asfortranarray(np.ones((1, 30))))  # C-contiguous too: by rows
+
+
+@pytest.mark.parametrize("loss", LOSSES)
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("penalty", [(0.05, 0.0), (0.0, 0.1), (0.03, 0.1), (0.0, 0.0)])
 @pytest.mark.parametrize("fit_intercept", [False, True])
-def test_certificate_matches_reference(loss, shape, penalty, fit_intercept):
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_certificate_matches_reference(loss, shape, penalty, fit_intercept, layout):
     X, y = make_problem(loss, *shape)
+    X = LAYOUTS[layout](X)
     w, b = start(shape[1]), 0.3 if fit_intercept else 0.0
     w[-1] = 0.0
     z, partial, grad = buffers(*shape)
@@ -189,8 +240,10 @@ def test_optimal_intercept_zeroes_the_mean_residual(loss):
 
 @pytest.mark.parametrize("fit_intercept", [False, True])
 @pytest.mark.parametrize("shape", [(1, 1), (30, 5), (10, 80)])
-def test_operator_norm_matches_svd(fit_intercept, shape):
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_operator_norm_matches_svd(fit_intercept, shape, layout):
     X, _ = make_problem("squared", *shape)
+    X = LAYOUTS[layout](X)
     estimate = fused.squared_operator_norm(X, fit_intercept, 1000, 1e-12)
     np.testing.assert_allclose(estimate, reference.squared_operator_norm(X, fit_intercept), rtol=1e-6)
 

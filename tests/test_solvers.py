@@ -9,6 +9,7 @@ from conftest import make_problem
 
 import fastreg
 from fastreg import ConvergenceWarning, DivergenceError, reference, solvers
+from fastreg.kernels import fused
 
 
 def textbook_l1_logistic(X, Y, w, learning_rate, l1, n_iter):
@@ -216,6 +217,30 @@ def test_c_contiguous_float64_input_is_not_copied():
     _current, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     assert peak < 0.1 * X.nbytes
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_gd_reads_short_fortran_columns_without_a_copy(dtype):
+    X, y = make_problem("logistic", 400, 3000, dtype=dtype)
+    F = np.asfortranarray(X)
+    for solver, expected in (("gd", F), ("fista", None), ("cd", F)):
+        data = solvers.prepare(F, y, loss="logistic", solver=solver, fit_intercept=True)
+        assert (data.X is F) == (expected is F), solver
+    tall = np.asfortranarray(make_problem("logistic", fused.COLUMN_MAX_BYTES // F.itemsize + 1, 3, dtype=dtype)[0])
+    assert solvers.prepare(tall, np.arange(tall.shape[0]) % 2, loss="logistic", solver="gd",
+                           fit_intercept=True).X.flags.c_contiguous
+    options = dict(l1=1e-3, solver="gd", max_iter=30, tol=0)
+    fastreg.fit(F, y, **options)  # compile outside the trace
+    tracemalloc.start()
+    by_columns = fastreg.fit(F, y, **options)
+    _current, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < 0.1 * F.nbytes
+    by_rows = fastreg.fit(X, y, **options)
+    rtol = 1e-10 if dtype == np.float64 else 1e-4
+    assert by_columns.lr == pytest.approx(by_rows.lr, rel=rtol)
+    np.testing.assert_allclose(by_columns.coef, by_rows.coef, rtol=rtol, atol=rtol * 1e-2)
+    assert by_columns.objective == pytest.approx(by_rows.objective, rel=rtol)
 
 
 @pytest.mark.parametrize("shape", [(1, 1), (1, 4), (4, 1)])

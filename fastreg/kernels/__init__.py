@@ -5,8 +5,9 @@
 - ``fused`` holds the passes over X, written once for both losses: they take an integer loss
   code (``fused.LOGISTIC`` or ``fused.SQUARED``) rather than a function, because Numba functions
   passed as arguments defeat ``cache=True``.
-- ``coordinate`` holds the coordinate-descent solver; ``layout`` the copy of a C-ordered X
-  into the Fortran order it reads; ``prefetch`` the memory hint of the row-wise passes;
+- ``coordinate`` holds the coordinate-descent solver; ``columns`` the passes over a
+  Fortran-ordered X's columns that it shares with ``fused``; ``layout`` the copy of a
+  C-ordered X into the Fortran order cd reads; ``prefetch`` the memory hints of the passes;
   ``vecmath`` the exp and log that the logistic loss's loops vectorize.
 
 Kernels never raise or warn and never import anything of fastreg but other kernels and

@@ -10,7 +10,9 @@ Gradient descent on a few very long rows (tile_width > 0) turns the pass around:
 over column tiles, each holding every row, so each tile's gradient is complete when the tile
 has been read; the step on the tile's coefficients follows at once, and the tile, still in
 L2, gives its share of the next predictor X w. One step then reads X once, where the row-wise
-pass would also read w and the gradient, as long as X's rows, once per block of rows.
+pass would also read w and the gradient, as long as X's rows, once per block of rows. A
+Fortran-ordered X with short columns goes the same way one column at a time (column_step),
+each column reread from L1; its certificates read X twice (column_gradient).
 
 Conventions (see DESIGN.md): mean loss, penalty l1 ||w||_1 + (l2 / 2) ||w||_2^2, intercept b
 never penalized, labels in {0, 1} for the logistic loss. Every scalar argument has the dtype
@@ -21,8 +23,8 @@ import numpy as np
 from numba import prange
 
 from .._jit import kernel
-from . import logistic, squared
-from .prefetch import prefetch_row
+from . import columns, logistic, squared
+from .prefetch import CACHE_LINE_BYTES, prefetch_element, prefetch_row
 
 LOGISTIC = 0
 SQUARED = 1
@@ -57,6 +59,18 @@ BLOCK_MAX_ROW_BYTES = 2048
 TILE_BYTES = 512 * 1024
 MIN_TILE_COLUMNS = 512
 TILED_MIN_FEATURES = 16384
+
+# Gradient descent on a Fortran-ordered X whose columns take at most COLUMN_MAX_BYTES goes
+# column by column (column_step): a column's gradient is complete once it has been read, and
+# the column, still in L1, gives its share of the next predictor, so a step reads X once from
+# memory and once from L1 (the tiled pass of a C-ordered X rereads its tiles from L2). Columns
+# go four at a time (one sweep over the residuals and the predictor for four); columns of at
+# most COLUMN_PREFETCH_MAX_BYTES are too short for the hardware prefetcher to run ahead, and
+# get hints COLUMN_AHEAD_BYTES ahead. Threads split the columns in runs of COLUMN_TILE.
+COLUMN_MAX_BYTES = 16 * 1024
+COLUMN_PREFETCH_MAX_BYTES = 2048
+COLUMN_AHEAD_BYTES = 8192
+COLUMN_TILE = 1024
 
 # The threads' partial gradients sit this many elements (one 64-byte cache line) apart at
 # least: rows that shared a line would bounce it between cores on every row of X.
@@ -318,8 +332,31 @@ def gradient(loss, X, y, w, b, z_out, partial_out, grad_out):
 
 
 @kernel
+def column_gradient(loss, X, y, w, b, want_loss, parallel, z_out, grad_out):
+    """:func:`gradient_loss` for a Fortran-ordered X, in two reads: z_out = X w + b by columns,
+    then grad_out = X^T r / N, one dot product per column (on all threads when parallel)."""
+    n, d = X.shape
+    zero = X.dtype.type(0.0)
+    columns.predictor(X, w, b, z_out)
+    r = np.empty(n, dtype=X.dtype)
+    loss_sum = zero
+    residual_sum = zero
+    for i in range(n):
+        loss_i, r_i = _row_terms(loss, z_out[i], y[i], want_loss)
+        loss_sum += loss_i
+        residual_sum += r_i
+        r[i] = r_i
+    columns.gradient(X, r, np.ones(d, dtype=np.bool_), parallel, grad_out)
+    inv_n = X.dtype.type(1.0) / X.dtype.type(n)
+    return loss_sum * inv_n, residual_sum * inv_n
+
+
+@kernel
 def gradient_loss(loss, X, y, w, b, want_loss, z_out, partial_out, grad_out):
     """:func:`gradient`, with the mean loss computed only when want_loss (else 0)."""
+    if by_columns(X):
+        return column_gradient(loss, np.asfortranarray(X), y, w, b, want_loss, partial_out.shape[0] > 1, z_out,
+                               grad_out)
     if partial_out.shape[0] > 1:
         return gradient_parallel(loss, X, y, w, b, want_loss, z_out, partial_out, grad_out)
     return gradient_serial(loss, X, y, w, b, want_loss, z_out, grad_out)
@@ -345,27 +382,30 @@ def penalty_step(w, grad, lr, l1, l2, prox):
     prox=True: the proximal step w = soft_threshold(w - lr grad, lr l1) / (1 + lr l2).
     """
     zero = w.dtype.type(0.0)
-    one = w.dtype.type(1.0)
     threshold = lr * l1
-    shrink = one / (one + lr * l2)
+    shrink = w.dtype.type(1.0) / (w.dtype.type(1.0) + lr * l2)
     abs_sum = zero
     square_sum = zero
     for j in range(w.shape[0]):
         wj = w[j]
         abs_sum += abs(wj)
         square_sum += wj * wj
-        if prox:
-            u = wj - lr * grad[j]
-            # NumPy: np.sign(u) * np.maximum(np.abs(u) - threshold, 0) * shrink
-            if u > threshold:
-                w[j] = (u - threshold) * shrink
-            elif u < -threshold:
-                w[j] = (u + threshold) * shrink
-            else:
-                w[j] = zero
-        else:
-            w[j] = wj - lr * (grad[j] + l1 * np.sign(wj) + l2 * wj)
+        w[j] = _coefficient_step(wj, grad[j], lr, l1, l2, prox, threshold, shrink, zero)
     return l1 * abs_sum + w.dtype.type(0.5) * l2 * square_sum
+
+
+@kernel(inline=True)
+def _coefficient_step(wj, gj, lr, l1, l2, prox, threshold, shrink, zero):
+    """One coefficient of :func:`penalty_step`'s step; threshold = lr l1, shrink = 1 / (1 + lr l2)."""
+    if prox:
+        u = wj - lr * gj
+        # NumPy: np.sign(u) * np.maximum(np.abs(u) - threshold, 0) * shrink
+        if u > threshold:
+            return (u - threshold) * shrink
+        if u < -threshold:
+            return (u + threshold) * shrink
+        return zero
+    return wj - lr * (gj + l1 * np.sign(wj) + l2 * wj)
 
 
 @kernel
@@ -490,6 +530,19 @@ def _diverged(value, first_value):
 
 
 @kernel
+def by_columns(X):
+    """Whether gradient descent reads X column by column (:func:`column_step`).
+
+    Where it does, the column kernels are called on ``np.asfortranarray(X)``: X itself, but
+    typed as a Fortran-ordered array in every caller, so that they compile once per dtype
+    rather than once more inside each caller compiled for a C-ordered X, where they never run
+    (the parallel column gradient alone took 15 s to compile). An X that is C-contiguous as
+    well (one row or one column) goes row by row, so that call never copies.
+    """
+    return X.flags.f_contiguous and not X.flags.c_contiguous and X.shape[0] * X.itemsize <= COLUMN_MAX_BYTES
+
+
+@kernel
 def tile_width(n, d, itemsize):
     """Columns per tile of :func:`tiled_pass` for an (n, d) X, or 0 when X goes row by row."""
     width = TILE_BYTES // (itemsize * n)
@@ -550,13 +603,85 @@ def tile_step(X, r, w, lr, l1, l2, prox, lo, hi, z_part, grad_out):
 
 
 @kernel
+def column_step(X, r, w, lr, l1, l2, prox, lo, hi, z_part, grad_out):
+    """:func:`tile_step` for a Fortran-ordered X (:func:`by_columns`): columns lo:hi, one at a time.
+
+    Each column's gradient X[:, j]^T r is complete once the column is read, so its coefficient
+    steps at once and the column, still in L1, adds its share of X w_new to z_part. Returns
+    the penalty of w[lo:hi] before the step.
+    """
+    n, d = X.shape
+    zero = X.dtype.type(0.0)
+    threshold = lr * l1
+    shrink = X.dtype.type(1.0) / (X.dtype.type(1.0) + lr * l2)
+    abs_sum = zero
+    square_sum = zero
+    column_bytes = n * X.itemsize
+    ahead = 0
+    if column_bytes <= COLUMN_PREFETCH_MAX_BYTES:
+        ahead = max(4, COLUMN_AHEAD_BYTES // column_bytes)
+    line = CACHE_LINE_BYTES // X.itemsize
+    j = lo
+    while j + 4 <= hi:
+        if ahead > 0 and j + ahead + 4 <= d:
+            for k in range(j + ahead, j + ahead + 4):
+                for i in range(0, n, line):
+                    prefetch_element(X, i, k)
+        g0 = zero
+        g1 = zero
+        g2 = zero
+        g3 = zero
+        for i in range(n):
+            ri = r[i]
+            g0 += X[i, j] * ri
+            g1 += X[i, j + 1] * ri
+            g2 += X[i, j + 2] * ri
+            g3 += X[i, j + 3] * ri
+        grad_out[j] = g0
+        grad_out[j + 1] = g1
+        grad_out[j + 2] = g2
+        grad_out[j + 3] = g3
+        for k in range(j, j + 4):
+            wk = w[k]
+            abs_sum += abs(wk)
+            square_sum += wk * wk
+            w[k] = _coefficient_step(wk, grad_out[k], lr, l1, l2, prox, threshold, shrink, zero)
+        w0 = w[j]
+        w1 = w[j + 1]
+        w2 = w[j + 2]
+        w3 = w[j + 3]
+        for i in range(n):
+            z_part[i] += (X[i, j] * w0 + X[i, j + 1] * w1) + (X[i, j + 2] * w2 + X[i, j + 3] * w3)
+        j += 4
+    for j in range(j, hi):
+        g = zero
+        for i in range(n):
+            g += X[i, j] * r[i]
+        grad_out[j] = g
+        wj = w[j]
+        abs_sum += abs(wj)
+        square_sum += wj * wj
+        wj = _coefficient_step(wj, g, lr, l1, l2, prox, threshold, shrink, zero)
+        w[j] = wj
+        for i in range(n):
+            z_part[i] += X[i, j] * wj
+    return l1 * abs_sum + X.dtype.type(0.5) * l2 * square_sum
+
+
+@kernel
 def tile_range(X, r, w, lr, l1, l2, prox, width, first, last, z_part, grad_out):
     """Tiles first:last of :func:`tiled_pass`, adding their share of X w_new to z_part (N,)."""
     d = X.shape[1]
     z_part[:] = X.dtype.type(0.0)
     value = X.dtype.type(0.0)
+    step_columns = by_columns(X)
     for t in range(first, last):
-        value += tile_step(X, r, w, lr, l1, l2, prox, t * width, min(d, (t + 1) * width), z_part, grad_out)
+        lo = t * width
+        hi = min(d, (t + 1) * width)
+        if step_columns:
+            value += column_step(np.asfortranarray(X), r, w, lr, l1, l2, prox, lo, hi, z_part, grad_out)
+        else:
+            value += tile_step(X, r, w, lr, l1, l2, prox, lo, hi, z_part, grad_out)
     return value
 
 
@@ -631,19 +756,23 @@ def gd_solve(loss, X, y, w, b, lr, l1, l2, fit_intercept, prox, max_iter, tol, c
     Every check_every steps, stops once the certificate chosen by criterion is <= tol (tol = 0
     runs exactly max_iter steps). history_out (max_iter,) or (0,) receives F before each step.
     Returns (n_iter, b, status, last objective seen); the caller computes the certificate at
-    the returned point, so that fixed-iteration runs time iterations only. Wide X with few
-    rows (tile_width > 0) steps through :func:`tiled_gd_step`, on as many threads as
-    partial_out has rows.
+    the returned point, so that fixed-iteration runs time iterations only. A Fortran-ordered
+    X with short columns (:func:`by_columns`) and a C-ordered wide X with few rows
+    (tile_width > 0) step through :func:`tiled_gd_step`, on as many threads as partial_out
+    has rows.
     """
     n, d = X.shape
     zero = X.dtype.type(0.0)
-    width = tile_width(n, d, X.itemsize)
+    step_columns = by_columns(X)
+    width = COLUMN_TILE if step_columns else tile_width(n, d, X.itemsize)
     tiled = width > 0
     # The tiled step's predictor, residuals and per-thread partial predictors (empty otherwise).
     z = np.empty(n if tiled else 0, dtype=X.dtype)
     r = np.empty(n if tiled else 0, dtype=X.dtype)
     z_parts = np.empty((max(partial_out.shape[0], 1), padded_length(n) if tiled else 0), dtype=X.dtype)
-    if tiled:
+    if step_columns:
+        columns.predictor(np.asfortranarray(X), w, b, z)
+    elif tiled:
         for i in range(n):
             row = X[i]
             total = b
@@ -760,7 +889,8 @@ def scaled_norm(v, v_b):
 def squared_operator_norm(X, fit_intercept, max_iter, rtol):
     """Largest eigenvalue of A^T A, A = [X, 1] with an intercept else X, by power iteration.
 
-    One fused row pass per iteration computes A^T (A u). The estimate approaches the
+    One fused row pass per iteration computes A^T (A u) (two passes over the columns of a
+    Fortran-ordered X that :func:`by_columns` accepts). The estimate approaches the
     eigenvalue from below; it stops when it changes by less than rtol (relative).
     """
     n, d = X.shape
@@ -775,18 +905,28 @@ def squared_operator_norm(X, fit_intercept, max_iter, rtol):
     u_b /= norm
     estimate = zero
     v = np.empty(d, dtype=X.dtype)
+    step_columns = by_columns(X)
+    t_columns = np.empty(n if step_columns else 0, dtype=X.dtype)
     for _ in range(max_iter):
         v[:] = zero
         v_b = zero
-        for i in range(n):
-            row = X[i]
-            t = u_b
+        if step_columns:
+            columns.predictor(np.asfortranarray(X), u, u_b, t_columns)
             for j in range(d):
-                t += row[j] * u[j]
-            for j in range(d):
-                v[j] += t * row[j]
+                v[j] = columns.column_dot(np.asfortranarray(X), j, t_columns)
             if fit_intercept:
-                v_b += t
+                for i in range(n):
+                    v_b += t_columns[i]
+        else:
+            for i in range(n):
+                row = X[i]
+                t = u_b
+                for j in range(d):
+                    t += row[j] * u[j]
+                for j in range(d):
+                    v[j] += t * row[j]
+                if fit_intercept:
+                    v_b += t
         norm = scaled_norm(v, v_b)
         if norm == zero:
             return zero
