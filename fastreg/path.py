@@ -278,13 +278,21 @@ def _load_kernels(data, solver: str, tol: float, threads) -> float:
     """Solve a two-sample problem of the same dtype and layout, so that the first lambda's time
     does not include loading or compiling the kernels; returns the seconds it took."""
     start = time.perf_counter()
-    tiny = solvers.Problem(X=np.asfortranarray(data.X[:2]), y=np.array([0.0, 1.0], dtype=data.X.dtype),
-                           loss=data.loss, fit_intercept=data.fit_intercept, classes=None, intercept_at_zero=0.0)
+    tiny = _two_samples(data)
     if tiny.X.shape[0] == 2:
         solvers.solve(tiny, l1=1e-3, l2=0.0, solver=solver, lr=None, max_iter=2, tol=tol, n_threads=threads,
                       active=np.ones(data.X.shape[1], dtype=bool), grad_out=np.zeros(data.X.shape[1], data.X.dtype),
                       warn=False)
     return time.perf_counter() - start
+
+
+def _two_samples(data):
+    """The first two samples of ``data`` as a problem in X's memory order (cd's Fortran order,
+    fista's C order), so that solving it loads the kernels the path will run."""
+    head = data.X[:2]
+    X = np.asfortranarray(head) if data.X.flags.f_contiguous else np.ascontiguousarray(head)
+    return solvers.Problem(X=X, y=np.array([0.0, 1.0], dtype=data.X.dtype), loss=data.loss,
+                           fit_intercept=data.fit_intercept, classes=None, intercept_at_zero=0.0)
 
 
 SCORINGS = ("deviance", "misclassification", "mse")

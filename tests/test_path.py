@@ -289,3 +289,14 @@ def test_plots_take_and_return_axes():
         assert plotting.cv_curve(cv, axes[2]) is axes[2]
     assert len(axes[0].get_lines()) >= 8  # one line per coefficient
     plt.close(figure)
+
+
+@pytest.mark.parametrize("solver", ["cd", "fista"])
+def test_kernels_are_loaded_for_the_layout_the_path_runs(solver):
+    X, y = make_problem("logistic", 30, 8)
+    data = solvers.prepare(X, y, loss="logistic", solver=solver, fit_intercept=True)
+    tiny = fastreg.path._two_samples(data)
+    assert tiny.X.shape == (2, 8) and tiny.X.dtype == data.X.dtype
+    assert tiny.X.flags.f_contiguous == data.X.flags.f_contiguous
+    assert tiny.X.flags.c_contiguous == data.X.flags.c_contiguous
+    np.testing.assert_array_equal(tiny.X, data.X[:2])
