@@ -604,7 +604,7 @@ def tile_step(X, r, w, lr, l1, l2, prox, lo, hi, z_part, grad_out):
 
 @kernel
 def column_step(X, r, w, lr, l1, l2, prox, lo, hi, z_part, grad_out):
-    """:func:`tile_step` for a Fortran-ordered X (:func:`by_columns`): columns lo:hi, one at a time.
+    """:func:`tile_step` for a Fortran-ordered X (:func:`by_columns`): columns lo:hi, four at a time.
 
     Each column's gradient X[:, j]^T r is complete once the column is read, so its coefficient
     steps at once and the column, still in L1, adds its share of X w_new to z_part. Returns
