@@ -120,7 +120,7 @@ def fit(
         ``cd`` reads columns: Fortran-ordered (column-major) float32/float64 input is used
         without a copy, anything else is copied once to Fortran order. ``fista`` and ``gd``
         read rows: C-ordered input is used as is, anything else copied once to C order;
-        except that ``gd`` reads a Fortran-ordered X whose columns take at most 16 kB
+        except that they read a Fortran-ordered X whose columns take at most 16 kB
         (N <= 2048 in float64: wide data) by columns, without a copy and faster.
     y : array-like of shape (n_samples,)
         Targets; for ``loss="logistic"`` any two distinct labels, mapped to {0, 1} in sorted
@@ -223,15 +223,15 @@ def fortran_order(X: np.ndarray) -> np.ndarray:
     return np.asfortranarray(X)
 
 
-def _gd_reads_columns(X: np.ndarray) -> bool:
-    """``fused.by_columns`` in Python (no kernel to load to decide the layout): gd reads a
-    Fortran-ordered X with short columns as it is."""
+def _reads_columns(X: np.ndarray) -> bool:
+    """``fused.by_columns`` in Python (no kernel to load to decide the layout): gd and fista
+    read a Fortran-ordered X with short columns as it is."""
     return X.flags.f_contiguous and not X.flags.c_contiguous and X.shape[0] * X.itemsize <= fused.COLUMN_MAX_BYTES
 
 
 def prepare(X, y, *, loss: str, solver: str, fit_intercept: bool) -> Problem:
     """Validate X and y for :func:`solve`: X in Fortran order for ``cd``, C order otherwise,
-    except a Fortran-ordered X with short columns, which ``gd`` reads by columns."""
+    except a Fortran-ordered X with short columns, which ``gd`` and ``fista`` read by columns."""
     X = validation.as_matrix(X)
     n = X.shape[0]
     classes = None
@@ -241,7 +241,7 @@ def prepare(X, y, *, loss: str, solver: str, fit_intercept: bool) -> Problem:
         y = validation.as_float_target(y, n, X.dtype)
     if solver == "cd":
         X = fortran_order(X)
-    elif not (solver == "gd" and _gd_reads_columns(X)):
+    elif not _reads_columns(X):
         X = np.ascontiguousarray(X)
     b_zero = _intercept_at_zero(loss, y) if fit_intercept else 0.0
     return Problem(X, y, loss, fit_intercept, classes, b_zero)
@@ -351,8 +351,8 @@ def solve(data: Problem, *, l1: float, l2: float, solver: str, lr, max_iter: int
 def tangent_step(data: Problem, w: np.ndarray, b: float, lam: float, lam_new: float, l1_ratio: float) -> float:
     """The solution (w, b) at ``lam`` moved along the path's tangent to ``lam_new`` when that
     lowers the objective there (``coordinate.tangent_step``); w is updated in place, the new
-    intercept returned. Skipped (b returned) for ``fista``'s C-ordered X, and by the kernel for
-    supports larger than N."""
+    intercept returned. Skipped (b returned) for a C-ordered X (``fista``'s, unless it reads
+    by columns), and by the kernel for supports larger than N."""
     X = data.X
     if not X.flags.f_contiguous:
         return b

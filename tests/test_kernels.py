@@ -176,22 +176,35 @@ def test_column_gd_matches_reference(loss, shape, blocks):
     lr = 1.0 / (reference.squared_operator_norm(X, True) / n + 0.01)
     w0 = start(d)
     w0[::5] = 0.0  # sign(0) = 0 in the subgradient form, and columns the predictor skips
-    for prox in (False, True):
-        ref_w, ref_b, ref_history = reference.gd_solve(loss, X, y, w0, 0.1, lr, 0.02, 0.01, True, prox, 12)
+    for solver in ("gd", "gd prox", "fista"):
+        prox = solver != "gd"
+        if solver == "fista":
+            expected = reference.fista_solve(loss, X, y, w0, 0.1, lr, 0.02, 0.01, True, 12)
+        else:
+            expected = reference.gd_solve(loss, X, y, w0, 0.1, lr, 0.02, 0.01, True, prox, 12)
         runs = []
         for _ in range(2):
             w = w0.copy()
             history = np.empty(12)
             z, partial, grad = buffers(n, d, blocks)
-            _n_iter, b, status, _value = fused.gd_solve(
-                LOSSES[loss], X, y, w, 0.1, lr, 0.02, 0.01, True, prox, 12, 0.0,
-                fused.DUALITY_GAP, 10, z, partial, grad, history,
-            )
+            if solver == "fista":
+                _n_iter, b, status, _value = fused.fista_solve(
+                    LOSSES[loss], X, y, w, 0.1, lr, 0.02, 0.01, True, 12, 0.0, fused.DUALITY_GAP, 10,
+                    np.empty(d), np.empty(d), z, partial, grad, history,
+                )
+            else:
+                _n_iter, b, status, _value = fused.gd_solve(
+                    LOSSES[loss], X, y, w, 0.1, lr, 0.02, 0.01, True, prox, 12, 0.0,
+                    fused.DUALITY_GAP, 10, z, partial, grad, history,
+                )
             runs.append(w)
+        ref_w, ref_b, ref_history = expected
+        # As in test_whole_loop_solvers_match_reference: fista's momentum amplifies rounding.
+        rtol, atol, history_rtol = (1e-10, 1e-12, 1e-11) if solver == "fista" else (1e-11, 1e-13, 1e-12)
         assert status == fused.MAX_ITER
-        np.testing.assert_allclose(w, ref_w, rtol=1e-11, atol=1e-13)
-        np.testing.assert_allclose(b, ref_b, rtol=1e-11, atol=1e-13)
-        np.testing.assert_allclose(history, ref_history, rtol=1e-12)
+        np.testing.assert_allclose(w, ref_w, rtol=rtol, atol=atol)
+        np.testing.assert_allclose(b, ref_b, rtol=rtol, atol=atol)
+        np.testing.assert_allclose(history, ref_history, rtol=history_rtol)
         np.testing.assert_array_equal(runs[0], runs[1])  # same blocks, same result
 
 

@@ -815,8 +815,13 @@ def fista_solve(loss, X, y, w, b, lr, l1, l2, fit_intercept, max_iter, tol, crit
     Each iteration takes the proximal step from the extrapolated point v, then restarts the
     momentum when the step points against the last move (O'Donoghue and Candes' gradient
     test). history_out receives F at each v. Returns what gd_solve returns.
+
+    On an X that :func:`by_columns` accepts, the step goes through :func:`tiled_gd_step`,
+    which reads X once: it keeps the predictors of w and v, and since v is a combination of
+    the last two iterates, so is its predictor, X v + v_b = (1 + beta) (X w + b) - beta
+    (X w_prev + b_prev), with no pass over X.
     """
-    d = w.shape[0]
+    n, d = X.shape
     zero = X.dtype.type(0.0)
     one = X.dtype.type(1.0)
     t = one
@@ -824,18 +829,32 @@ def fista_solve(loss, X, y, w, b, lr, l1, l2, fit_intercept, max_iter, tol, crit
     w_prev = w_prev_work
     v[:] = w
     vb = b
+    step_columns = by_columns(X)
+    # The column route's predictors of v and w, residuals and per-thread partial predictors.
+    z_v = np.empty(n if step_columns else 0, dtype=X.dtype)
+    z_w = np.empty(n if step_columns else 0, dtype=X.dtype)
+    r = np.empty(n if step_columns else 0, dtype=X.dtype)
+    z_parts = np.empty((max(partial_out.shape[0], 1), padded_length(n) if step_columns else 0), dtype=X.dtype)
+    if step_columns:
+        columns.predictor(np.asfortranarray(X), w, b, z_v)
+        z_w[:] = z_v
     first_value = zero
     n_iter = 0
     record = history_out.shape[0] > 0
     for k in range(max_iter):
         watch = record or k % check_every == 0
-        loss_mean, residual_mean = gradient_loss(loss, X, y, v, vb, watch, z_out, partial_out, grad_out)
         w_prev[:] = w
         b_prev = b
         w[:] = v
-        value = loss_mean + penalty_step(w, grad_out, lr, l1, l2, True)
-        if fit_intercept:
-            b = vb - lr * residual_mean
+        if step_columns:
+            # z_v becomes X w + b for the stepped w.
+            value, b = tiled_gd_step(loss, X, y, w, vb, lr, l1, l2, fit_intercept, True, watch, COLUMN_TILE,
+                                     z_v, r, z_parts, grad_out)
+        else:
+            loss_mean, residual_mean = gradient_loss(loss, X, y, v, vb, watch, z_out, partial_out, grad_out)
+            value = loss_mean + penalty_step(w, grad_out, lr, l1, l2, True)
+            if fit_intercept:
+                b = vb - lr * residual_mean
         n_iter = k + 1
         if k == 0:
             first_value = value
@@ -852,12 +871,19 @@ def fista_solve(loss, X, y, w, b, lr, l1, l2, fit_intercept, max_iter, tol, crit
             t = one
             v[:] = w
             vb = b
+            if step_columns:
+                z_w[:] = z_v
         else:
             beta = (t - one) / t_next
             for j in range(d):
                 v[j] = w[j] + beta * (w[j] - w_prev[j])
             vb = b + beta * (b - b_prev)
             t = t_next
+            if step_columns:
+                for i in range(n):
+                    z_new = z_v[i]
+                    z_v[i] = z_new + beta * (z_new - z_w[i])
+                    z_w[i] = z_new
 
         if tol > 0 and n_iter % check_every == 0:
             value, gap, grad_norm = certificate(loss, X, y, w, b, l1, l2, fit_intercept,
