@@ -1,5 +1,5 @@
-"""Passes over the columns of a Fortran-ordered X, shared by coordinate descent and by
-gradient descent on X with short columns.
+"""Passes over the columns of a Fortran-ordered X, shared by coordinate descent and by the
+gradient methods (gd, fista) on X with short columns.
 
 In column-major order column j is one contiguous read: X w is a sum of columns scaled by
 their coefficients, and X^T r one dot product per column.
