@@ -332,20 +332,28 @@ def gradient(loss, X, y, w, b, z_out, partial_out, grad_out):
 
 
 @kernel
+def residuals(loss, z, y, want_loss, scale, r_out):
+    """r_out = f'(z, y) * scale sample by sample; returns the sums of the losses (0 unless
+    want_loss) and of f'(z, y). z, y, r_out (N,)."""
+    zero = z.dtype.type(0.0)
+    loss_sum = zero
+    residual_sum = zero
+    for i in range(z.shape[0]):
+        loss_i, r_i = _row_terms(loss, z[i], y[i], want_loss)
+        loss_sum += loss_i
+        residual_sum += r_i
+        r_out[i] = r_i * scale
+    return loss_sum, residual_sum
+
+
+@kernel
 def column_gradient(loss, X, y, w, b, want_loss, parallel, z_out, grad_out):
     """:func:`gradient_loss` for a Fortran-ordered X, in two reads: z_out = X w + b by columns,
     then grad_out = X^T r / N, one dot product per column (on all threads when parallel)."""
     n, d = X.shape
-    zero = X.dtype.type(0.0)
     columns.predictor(X, w, b, z_out)
     r = np.empty(n, dtype=X.dtype)
-    loss_sum = zero
-    residual_sum = zero
-    for i in range(n):
-        loss_i, r_i = _row_terms(loss, z_out[i], y[i], want_loss)
-        loss_sum += loss_i
-        residual_sum += r_i
-        r[i] = r_i
+    loss_sum, residual_sum = residuals(loss, z_out, y, want_loss, X.dtype.type(1.0), r)
     columns.gradient(X, r, np.ones(d, dtype=np.bool_), parallel, grad_out)
     inv_n = X.dtype.type(1.0) / X.dtype.type(n)
     return loss_sum * inv_n, residual_sum * inv_n
@@ -728,15 +736,8 @@ def tiled_gd_step(loss, X, y, w, b, lr, l1, l2, fit_intercept, prox, want_loss, 
     this step's pass, so one step reads X once. r (N,) and z_parts (n_blocks, >= N) are work.
     """
     n = X.shape[0]
-    zero = X.dtype.type(0.0)
     inv_n = X.dtype.type(1.0) / X.dtype.type(n)
-    loss_sum = zero
-    residual_sum = zero
-    for i in range(n):
-        loss_i, r_i = _row_terms(loss, z[i], y[i], want_loss)
-        loss_sum += loss_i
-        residual_sum += r_i
-        r[i] = r_i * inv_n
+    loss_sum, residual_sum = residuals(loss, z, y, want_loss, inv_n, r)
     value = loss_sum * inv_n + tiled_pass(X, r, w, lr, l1, l2, prox, width, z_parts, grad_out)
     if fit_intercept:
         b = b - lr * residual_sum * inv_n
@@ -937,9 +938,10 @@ def squared_operator_norm(X, fit_intercept, max_iter, rtol):
         v[:] = zero
         v_b = zero
         if step_columns:
-            columns.predictor(np.asfortranarray(X), u, u_b, t_columns)
+            X_columns = np.asfortranarray(X)
+            columns.predictor(X_columns, u, u_b, t_columns)
             for j in range(d):
-                v[j] = columns.column_dot(np.asfortranarray(X), j, t_columns)
+                v[j] = columns.column_dot(X_columns, j, t_columns)
             if fit_intercept:
                 for i in range(n):
                     v_b += t_columns[i]
