@@ -10,8 +10,9 @@ times per iteration, over the grid N in {50, 1000, 100000} x D in {50, 1000, 100
 - the NumPy twin's gradient step (``reference.gd_solve``), on 1 and all BLAS threads;
 - the fused Numba gradient step (``fused.gd_solve``), on 1 and all threads, on the C-ordered
   X, and where gd reads a Fortran-ordered X by columns (``fused.by_columns``) on that too;
-- the squared-loss CD epoch over every feature (``coordinate.squared_epoch``), one thread
-  (coordinate descent is sequential);
+- the squared-loss CD epoch over every feature (``coordinate.squared_epoch``), and the CD
+  epoch on the logistic loss's quadratic model (``coordinate.model_epoch``, the inner epoch of
+  cd's proximal Newton), one thread (coordinate descent is sequential);
 
 each as the median of repeated runs after a warm-up, whose time (compilation or cache load
 included) is its own column. Then cold start (``workloads.cold_start``: a fresh process
@@ -127,7 +128,11 @@ def time_cd_epochs(n: int, d: int, iterations: int, repeats: int) -> dict:
     target = X[:, 0] + 0.5 * rng.standard_normal(n)
     epochs = max(3, iterations // 4)
     solve = workloads.cd_solver(X, target, epochs)
-    return {"cd_warmup_1t": first_call(solve), "cd_1t": workloads.median_seconds(solve, repeats) / epochs}
+    row = {"cd_warmup_1t": first_call(solve), "cd_1t": workloads.median_seconds(solve, repeats) / epochs}
+    solve = workloads.model_solver(X, (target > 0).astype(np.float64), epochs)
+    row["model_warmup_1t"] = first_call(solve)
+    row["model_1t"] = workloads.median_seconds(solve, repeats) / epochs
+    return row
 
 
 def fit_memory(n: int = 4000, d: int = 250) -> dict:
@@ -171,7 +176,8 @@ def run(out: Path, sizes_n, sizes_d, extra, repeats: int, bandwidth_bytes: float
         row = time_cell(n, d, repeats, bandwidth, work)
         rows.append(row)
         print(f"{n:>7} x {d:<8} numpy {row['numpy_1t'] * 1e6:10.1f} us  gd {row['gd_1t'] * 1e6:9.2f} us "
-              f"({row[f'gd_{ALL_THREADS}t'] * 1e6:.2f} us on {ALL_THREADS})  cd {row['cd_1t'] * 1e6:9.2f} us",
+              f"({row[f'gd_{ALL_THREADS}t'] * 1e6:.2f} us on {ALL_THREADS})  cd {row['cd_1t'] * 1e6:9.2f} us  "
+              f"model {row['model_1t'] * 1e6:9.2f} us",
               flush=True)
     record = {
         "machine": machine(),
@@ -255,6 +261,7 @@ def draw(record: dict, out: Path) -> list[Path]:
         x = [c[key] for c in line]
         for name, field in (("NumPy twin", "numpy_1t"), ("fused GD, 1 thread", "gd_1t"),
                             (f"fused GD, {threads} threads", f"gd_{threads}t"), ("CD epoch, 1 thread", "cd_1t"),
+                            ("logistic model epoch, 1 thread", "model_1t"),
                             ("one read of X, 1 thread", "bound_1t")):
             ax.loglog(x, [c[field] for c in line], "--" if name.startswith("one read") else "-o", label=name,
                       markersize=3)
@@ -284,12 +291,13 @@ def readme_section(record: dict, out: Path) -> str:
         "\"bound\" is one streaming read of X at that bandwidth.",
         "",
         f"| N x D | NumPy twin | fused GD (1 t) | fused GD ({threads} t) | speedup (1 t) | GD / bound ({threads} t) "
-        f"| GD / bound, Fortran X (1 t, {threads} t) | CD epoch (1 t) | CD / bound (1 t) |",
-        "|---|---|---|---|---|---|---|---|---|",
+        f"| GD / bound, Fortran X (1 t, {threads} t) | CD epoch (1 t) | CD / bound (1 t) | logistic model epoch / bound (1 t) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for c in record["cells"]:
         gd_bound = c[f"gd_{threads}t"] / c[f"bound_{threads}t"]
         cd_bound = c["cd_1t"] / c["bound_1t"]
+        model_bound = c["model_1t"] / c["bound_1t"]
         in_cache = "" if c["out_of_cache"] else " (in cache)"
         fortran = "-"
         if "gd_fortran_1t" in c:
@@ -297,9 +305,9 @@ def readme_section(record: dict, out: Path) -> str:
         lines.append(
             f"| {c['n']} x {c['d']} | {c['numpy_1t'] * 1e6:.1f} us | {c['gd_1t'] * 1e6:.2f} us | "
             f"{c[f'gd_{threads}t'] * 1e6:.2f} us | {c['numpy_1t'] / c['gd_1t']:.1f}x | {gd_bound:.2f}x{in_cache} | "
-            f"{fortran} | {c['cd_1t'] * 1e6:.2f} us | {cd_bound:.2f}x{in_cache} |")
+            f"{fortran} | {c['cd_1t'] * 1e6:.2f} us | {cd_bound:.2f}x{in_cache} | {model_bound:.2f}x{in_cache} |")
     for s in record["skipped"]:
-        lines.append(f"| {s['n']} x {s['d']} | skipped: X takes {s['bytes'] / 1e9:.0f} GB | | | | | | | |")
+        lines.append(f"| {s['n']} x {s['d']} | skipped: X takes {s['bytes'] / 1e9:.0f} GB | | | | | | | | |")
     cold = record["cold_start_seconds"]
     if cold:
         lines += ["", "Cold start (fresh process, median): " + "; ".join(f"{k} {v:.2f} s" for k, v in cold.items()) + "."]

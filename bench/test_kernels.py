@@ -1,5 +1,5 @@
 """pytest-benchmark suite, kernels: K fused gradient steps against the NumPy twin, and K CD
-epochs, per (N, D).
+epochs (the squared loss's and the logistic loss's quadratic model's), per (N, D).
 
 Run ``pytest bench --benchmark-only``. Each group is one shape; compare rows within it. The
 first call of each Numba variant (compilation or cache load) happens before timing.
@@ -38,7 +38,8 @@ def test_fused_numba(benchmark, shape, threads):
 
 
 @pytest.mark.parametrize("shape", workloads.SHAPES, ids=lambda s: f"{s[0]}x{s[1]}")
-def test_cd_epoch(benchmark, shape):
+@pytest.mark.parametrize("loss", ["squared", "logistic model"])
+def test_cd_epoch(benchmark, shape, loss):
     n, d = shape
     rng = np.random.default_rng(n * 7919 + d)
     X = np.asfortranarray(rng.standard_normal((n, d)))
@@ -46,6 +47,9 @@ def test_cd_epoch(benchmark, shape):
     epochs = max(3, workloads.iterations_for(n, d) // 4)
     benchmark.group = f"cd epoch {n}x{d}, {epochs} epochs"
     benchmark.extra_info["epochs"] = epochs
-    solve = workloads.cd_solver(X, y, epochs)
+    if loss == "squared":
+        solve = workloads.cd_solver(X, y, epochs)
+    else:
+        solve = workloads.model_solver(X, (y > 0).astype(np.float64), epochs)
     solve()  # compile or load from cache outside the timing
     benchmark(solve)

@@ -40,8 +40,8 @@ def test_files_are_written_and_the_json_has_its_schema(report):
 
 def test_numbers_are_positive_and_finite(report):
     _out, record = report
-    timed = [key for key in record["cells"][0] if key.startswith(("numpy_", "gd_", "cd_", "bound_"))]
-    assert len(timed) >= 9
+    timed = [key for key in record["cells"][0] if key.startswith(("numpy_", "gd_", "cd_", "model_", "bound_"))]
+    assert len(timed) >= 11 and "model_1t" in timed
     for cell in record["cells"]:
         for key in timed:
             assert np.isfinite(cell[key]) and cell[key] > 0, key

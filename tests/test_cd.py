@@ -27,42 +27,75 @@ def work_arrays(n, d, dtype=np.float64):
     }
 
 
+# 30 rows: one coordinate per pass over r; 2100 rows (columns over PAIR_MIN_COLUMN_BYTES):
+# two per pass, with an odd number of features so that the last one goes unpaired.
+@pytest.mark.parametrize("n, d", [(30, 12), (2100, 13)])
 @pytest.mark.parametrize("fit_intercept", [False, True])
 @pytest.mark.parametrize("l1, l2", [(0.05, 0.0), (0.02, 0.1), (0.0, 0.3)])
-def test_squared_epoch_matches_numpy_twin(fit_intercept, l1, l2):
-    X, y = make_problem("squared", 30, 12, seed=1)
+def test_squared_epoch_matches_numpy_twin(n, d, fit_intercept, l1, l2):
+    assert (n * 8 > coordinate.PAIR_MIN_COLUMN_BYTES) == (n == 2100)
+    X, y = make_problem("squared", n, d, seed=1)
     X[:, 3] += 5.0  # an uncentered column: the implicit centering matters
+    X[:, 6] = 0.0  # a column of zero curvature, which the epoch skips
     X = np.asfortranarray(X)
-    w0 = np.random.default_rng(2).standard_normal(12) * 0.1
+    w0 = np.random.default_rng(2).standard_normal(d) * 0.1
     # The kernel's precondition with an intercept: b optimal for w (the solver ensures it).
     b0 = float(np.mean(y - X @ w0)) if fit_intercept else 0.2
     expected_w, expected_b = reference.cd_epoch(X, y, w0, b0, l1, l2, fit_intercept)
     w = w0.copy()
     r = X @ w + b0 - y
-    ws = np.arange(12, dtype=np.int64)
-    curvature = np.full(12, -1.0)
+    ws = np.arange(d, dtype=np.int64)
+    curvature = np.full(d, -1.0)
     _epochs, b, _stop = coordinate.squared_subproblem(
-        X, y, r, w, b0, ws, 12, l1, l2, fit_intercept, fused.DUALITY_GAP, 0.0, 1,
-        np.zeros(12), curvature, np.zeros(12),
+        X, y, r, w, b0, ws, d, l1, l2, fit_intercept, fused.DUALITY_GAP, 0.0, 1,
+        np.zeros(d), curvature, np.zeros(d),
     )
     np.testing.assert_allclose(w, expected_w, rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(b, expected_b, rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(r, X @ w + b - y, rtol=1e-12, atol=1e-13)
 
 
-def test_proximal_newton_step_matches_numpy_twin_near_the_optimum():
-    X, y = make_problem("logistic", 60, 10, seed=3)
-    X = np.asfortranarray(X)
+def logistic_with_a_zero_column(n, d, seed):
+    """A logistic problem, X Fortran-ordered, whose column 4 has zero curvature (the epoch skips it)."""
+    X, y = make_problem("logistic", n, d, seed=seed)
+    X[:, 4] = 0.0
+    return np.asfortranarray(X), y
+
+
+# 2100 rows: two coordinates per pass (paired_model_epoch), with the last one unpaired.
+@pytest.mark.parametrize("n, d", [(60, 10), (2100, 11)])
+def test_model_epoch_matches_numpy_twin(n, d):
+    X, y = logistic_with_a_zero_column(n, d, seed=4)
+    l1, l2 = 0.002, 0.05
+    w0 = np.random.default_rng(5).standard_normal(d) * 0.3
+    w0[4] = 0.0
+    expected = reference.proximal_newton_direction(X, y, w0, 0.0, l1, l2, n_epochs=1)
+    p = reference.sigmoid(X @ w0)
+    r, h = p - y, p * (1 - p)
+    w_new = w0.copy()
+    dz = np.zeros(n)
+    _norm, db = coordinate.model_epoch(X, r, h, dz, 0.0, np.arange(d, dtype=np.int64), d, l1, l2,
+                                       np.einsum("i,ij,ij->j", h, X, X) / n, np.zeros(d), w_new)
+    assert np.count_nonzero(w_new != w0) >= d - 2
+    np.testing.assert_allclose(w_new, expected, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(dz, X @ (w_new - w0), rtol=1e-11, atol=1e-14)
+    assert db == 0.0
+
+
+# 2100 rows: two coordinates per pass of the model's epoch (paired_model_epoch), the last unpaired.
+@pytest.mark.parametrize("n, d", [(60, 10), (2100, 11)])
+def test_proximal_newton_step_matches_numpy_twin_near_the_optimum(n, d):
+    X, y = logistic_with_a_zero_column(n, d, seed=3)
     l1, l2 = 0.01, 0.05
     # Near the optimum the line search takes the full step, so the step is the model's minimizer.
     start = fastreg.fit(X, y, l1=l1, l2=l2, solver="fista", fit_intercept=False, tol=1e-3)
     expected = reference.proximal_newton_direction(X, y, start.coef, 0.0, l1, l2, n_epochs=1)
     w = start.coef.copy()
     z = X @ w
-    ws = np.arange(10, dtype=np.int64)
-    work = work_arrays(60, 10)
+    ws = np.arange(d, dtype=np.int64)
+    work = work_arrays(n, d)
     coordinate.logistic_subproblem(
-        X, y, z, w, 0.0, ws, 10, l1, l2, False, fused.DUALITY_GAP, 0.0, 1, work["r"], work["h"],
+        X, y, z, w, 0.0, ws, d, l1, l2, False, fused.DUALITY_GAP, 0.0, 1, work["r"], work["h"],
         work["dz"], work["grad_work"], work["hess_work"], work["center"], work["w_new"],
     )
     np.testing.assert_allclose(w, expected, rtol=1e-10, atol=1e-13)
@@ -368,7 +401,9 @@ def relative_gap_ok(result):
 @pytest.mark.parametrize("fit_intercept", [False, True])
 @pytest.mark.parametrize("penalty", sorted(PENALTIES))
 @pytest.mark.parametrize("loss", ["logistic", "squared"])
-@pytest.mark.parametrize("shape", [(80, 30), (40, 300)])
+# (4200, 8): columns long enough for two coordinates per pass (PAIR_MIN_COLUMN_BYTES) in
+# float64 and float32.
+@pytest.mark.parametrize("shape", [(80, 30), (40, 300), (4200, 8)])
 def test_cd_certifies_and_agrees_with_fista(shape, loss, penalty, fit_intercept, dtype):
     X, y = make_problem(loss, *shape, seed=6, dtype=dtype)
     lam = 0.1 * lambda_max_formula(loss, X.astype(np.float64), y.astype(np.float64), fit_intercept)
