@@ -543,6 +543,37 @@ def test_warm_start_from_the_optimum_runs_no_epoch():
     np.testing.assert_array_equal(again.coef, solved.coef)
 
 
+# A column that does not change the loss: zero (either way) or constant (with an intercept).
+@pytest.mark.parametrize("column, fit_intercept", [(0.0, False), (0.0, True), (3.0, True)])
+@pytest.mark.parametrize("loss", ["logistic", "squared"])
+@pytest.mark.parametrize("l1, l2", [(0.01, 0.0), (0.0, 0.1)])
+def test_warm_start_with_weight_on_a_flat_column_reaches_the_optimum(column, fit_intercept, loss, l1, l2):
+    X, y = make_problem(loss, 60, 5, seed=8)
+    X[:, 2] = column
+    w0 = np.array([0.0, 0.2, 0.7, 0.0, 0.0])
+    w0_before = w0.copy()
+    warm = fastreg.fit(X, y, loss=loss, l1=l1, l2=l2, fit_intercept=fit_intercept, w0=w0, tol=1e-10)
+    np.testing.assert_array_equal(w0, w0_before)
+    reference_fit = fastreg.fit(X, y, loss=loss, l1=l1, l2=l2, fit_intercept=fit_intercept, solver="fista",
+                                tol=1e-12, max_iter=1_000_000)
+    assert warm.converged and warm.coef[2] == 0.0
+    assert abs(warm.objective - reference_fit.objective) <= 1e-8 * reference_fit.objective
+
+
+@pytest.mark.parametrize("loss", ["logistic", "squared"])
+def test_a_column_far_from_zero_gives_the_centered_column_s_coefficients(loss):
+    # With an intercept, adding a constant to a column moves only the intercept. At 1e8 the
+    # column's moments E x^2 - (E x)^2 cancel to noise unless taken about one of its values.
+    X, y = make_problem(loss, 200, 6, seed=9)
+    shifted = X.copy()
+    shifted[:, 1] += 1e8
+    centered = fastreg.fit(X, y, loss=loss, l1=0.01, tol=1e-10)
+    far = fastreg.fit(shifted, y, loss=loss, l1=0.01, tol=1e-10)
+    assert far.converged
+    np.testing.assert_allclose(far.coef, centered.coef, rtol=1e-5, atol=1e-8)
+    assert abs(far.objective - centered.objective) <= 1e-8 * centered.objective
+
+
 def test_fortran_float64_input_is_not_copied_and_memory_is_linear():
     X, y = make_problem("squared", 4000, 250)
     X = np.asfortranarray(X)

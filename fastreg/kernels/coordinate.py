@@ -691,14 +691,16 @@ def squared_subproblem(X, y, r, w, b, ws, count, l1, l2, fit_intercept, criterio
     for k in range(count):
         j = ws[k]
         if curvature[j] < zero:
+            # Moments of X_j - shift, as in logistic_subproblem's weighted ones.
+            shift = X[0, j] if fit_intercept else zero
             total = zero
             squares = zero
             for i in range(n):
-                x = X[i, j]
+                x = X[i, j] - shift
                 total += x
                 squares += x * x
             mean = total * inv_n if fit_intercept else zero
-            center[j] = mean
+            center[j] = shift + mean
             curvature[j] = max(squares * inv_n - mean * mean, zero)
     iterates = np.empty((EPOCHS_PER_CHECK + 1, count), dtype=X.dtype)
     for k in range(count):
@@ -1232,14 +1234,18 @@ def logistic_subproblem(X, y, z, w, b, ws, count, l1, l2, fit_intercept, criteri
             g = zero
             hx = zero
             hxx = zero
+            # The weighted moments of X_j - shift, shift one of its values: a column far from
+            # 0 against its spread would cancel to digits of noise in sum h x^2 - mean sum h x.
+            shift = X[0, j] if fit_intercept else zero
             for i in range(n):
                 x = X[i, j]
                 g += x * r[i]
+                x -= shift
                 hx += h[i] * x
                 hxx += h[i] * x * x
             mean = hx / h_sum if fit_intercept and h_sum > zero else zero
             grad_work[k] = g * inv_n
-            center_work[k] = mean
+            center_work[k] = shift + mean
             hess_work[k] = max(hxx - mean * hx, zero) * inv_n
             norm = max(norm, violation(w[j], grad_work[k], l1, l2))
         if criterion == fused.DUALITY_GAP:
@@ -1328,6 +1334,31 @@ def logistic_subproblem(X, y, z, w, b, ws, count, l1, l2, fit_intercept, criteri
 
 
 @kernel
+def drop_flat_columns(X, w, b, fit_intercept):
+    """Set w_j = 0 where column j is constant (with an intercept) or zero (without), moving
+    X_j w_j into the intercept; returns b. X w + b does not change.
+
+    Such a feature does not change the loss, so its optimal coefficient is 0; CD skips columns
+    of zero curvature, and a warm start's non-zero value there would stay, leaving a gap that
+    never closes. Only the columns with w_j != 0 are read.
+    """
+    zero = X.dtype.type(0.0)
+    for j in range(X.shape[1]):
+        if w[j] == zero:
+            continue
+        value = X[0, j]
+        flat = fit_intercept or value == zero
+        i = 1
+        while flat and i < X.shape[0]:
+            flat = X[i, j] == value
+            i += 1
+        if flat:
+            b += value * w[j]
+            w[j] = zero
+    return b
+
+
+@kernel
 def cd_solve(loss, X, y, w, b, l1, l2, fit_intercept, max_epochs, tol, criterion, parallel, active,
              z, r, h, dz, grad, score_work, ws, center, curvature, grad_work, hess_work, w_new,
              norms, ref_r, ref_grad, history_out):
@@ -1350,6 +1381,7 @@ def cd_solve(loss, X, y, w, b, l1, l2, fit_intercept, max_epochs, tol, criterion
     n, d = X.shape
     zero = X.dtype.type(0.0)
     inv_n = X.dtype.type(1.0) / X.dtype.type(n)
+    b = drop_flat_columns(X, w, b, fit_intercept)
     predictor(X, w, b, z)
     if loss == fused.SQUARED:
         for i in range(n):
