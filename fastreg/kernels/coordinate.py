@@ -978,9 +978,9 @@ def model_coordinate_step(w_new, k, g, l1, l2, hess_work):
 def paired_model_epoch(X, r, h, dz, db, ws, count, l1, l2, hess_work, center_work, w_new):
     """:func:`model_epoch` two coordinates per pass, as :func:`paired_epoch` for the squared loss.
 
-    The pass that applies the last pair's changes to dz gives the gradients of the next two
-    positions a, c (features j, k) and sum_i h_i (X_ij - center_j) X_ik; after j's step, k's
-    model gradient moves by delta_j times that sum / N.
+    The pass that applies the last pair's changes to dz gives the model gradients of the next
+    two positions (features j, k) and sum_i h_i (X_ij - center_j) X_ik; after j's step, k's
+    gradient moves by delta_j times that sum / N.
     """
     zero = X.dtype.type(0.0)
     inv_n = X.dtype.type(1.0) / X.dtype.type(X.shape[0])
