@@ -201,6 +201,7 @@ def model_solver(X_fortran, y, n_epochs):
     p = np.full(n, y.mean())
     r, h = p - y, p * (1.0 - p)
     center = X_fortran.mean(axis=0)
+    # h is constant at w = 0: the weighted centers and curvatures are the plain ones times h.
     hessian = h[0] * (np.einsum("ij,ij->j", X_fortran, X_fortran) / n - center**2)
     # As in cd_solver: a small penalty keeps most coefficients moving.
     l1 = 1e-4 * float(np.max(np.abs(X_fortran.T @ r))) / n

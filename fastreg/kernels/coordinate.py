@@ -621,6 +621,19 @@ def next_coordinate(ws, count, k, curvature):
     return k
 
 
+@kernel(inline=True)
+def pending_pair(p, p_change, q, q_change):
+    """The pair of pending changes (p, p_change, q, q_change) of the paired epochs, with a
+    column whose change is zero replaced by the other one: it need not be read again."""
+    if p_change == 0:
+        p = q
+        p_change = q_change
+        q_change = q_change - q_change
+    if q_change == 0:
+        q = p
+    return p, p_change, q, q_change
+
+
 @kernel
 def paired_epoch(X, r, w, b, ws, count, l1, l2, center, curvature):
     """:func:`squared_epoch` two coordinates j, k per pass over r, without the intercept's shift.
@@ -647,7 +660,6 @@ def paired_epoch(X, r, w, b, ws, count, l1, l2, center, curvature):
         dot_j, dot_k, cross = pair_axpy_dots(X, r, p, p_change, center[p], q, q_change, center[q], j, k, center[j])
         p_change = coordinate_step(w, j, dot_j * inv_n, l1, l2, curvature)
         b -= p_change * center[j]
-        p = j
         q_change = zero
         if second < count:
             q_change = coordinate_step(w, k, (dot_k + p_change * cross) * inv_n, l1, l2, curvature)
@@ -655,14 +667,7 @@ def paired_epoch(X, r, w, b, ws, count, l1, l2, center, curvature):
             first = next_coordinate(ws, count, second + 1, curvature)
         else:
             first = count
-        q = k
-        # A column whose change is zero need not be read again.
-        if p_change == zero:
-            p = q
-            p_change = q_change
-            q_change = zero
-        if q_change == zero:
-            q = p
+        p, p_change, q, q_change = pending_pair(j, p_change, k, q_change)
     if p_change != zero:
         column_axpy(X, p, p_change, center[p], r)
     if q_change != zero:
@@ -980,7 +985,8 @@ def paired_model_epoch(X, r, h, dz, db, ws, count, l1, l2, hess_work, center_wor
 
     The pass that applies the last pair's changes to dz gives the model gradients of the next
     two positions (features j, k) and sum_i h_i (X_ij - center_j) X_ik; after j's step, k's
-    gradient moves by delta_j times that sum / N.
+    gradient moves by delta_j times that sum / N. The pending changes are kept by position in
+    ws, where center_work is indexed.
     """
     zero = X.dtype.type(0.0)
     inv_n = X.dtype.type(1.0) / X.dtype.type(X.shape[0])
@@ -988,47 +994,33 @@ def paired_model_epoch(X, r, h, dz, db, ws, count, l1, l2, hess_work, center_wor
     first = next_position(hess_work, count, 0)
     if first == count:
         return model_norm, db
-    p = ws[first]
-    q = p
-    p_center = center_work[first]
-    q_center = p_center
+    p = first
+    q = first
     p_change = zero
     q_change = zero
     while first < count:
         second = next_position(hess_work, count, first + 1)
-        paired = second < count
-        partner = second if paired else first
-        dot_j, dot_k, cross = model_pair_dots(X, r, h, dz, p, p_change, p_center, q, q_change, q_center,
-                                              ws[first], ws[partner], center_work[first])
+        partner = second if second < count else first
+        dot_j, dot_k, cross = model_pair_dots(X, r, h, dz, ws[p], p_change, center_work[p], ws[q], q_change,
+                                              center_work[q], ws[first], ws[partner], center_work[first])
         p_change, norm = model_coordinate_step(w_new, first, dot_j * inv_n, l1, l2, hess_work)
         model_norm = max(model_norm, norm)
         db -= p_change * center_work[first]
-        p = ws[first]
-        p_center = center_work[first]
         q_change = zero
-        if paired:
+        if second < count:
             q_change, norm = model_coordinate_step(w_new, second, (dot_k + p_change * cross) * inv_n, l1, l2,
                                                    hess_work)
             model_norm = max(model_norm, norm)
             db -= q_change * center_work[second]
-            first = next_position(hess_work, count, second + 1)
+            next_first = next_position(hess_work, count, second + 1)
         else:
-            first = count
-        q = ws[partner]
-        q_center = center_work[partner]
-        # A column whose change is zero need not be read again.
-        if p_change == zero:
-            p = q
-            p_center = q_center
-            p_change = q_change
-            q_change = zero
-        if q_change == zero:
-            q = p
-            q_center = p_center
+            next_first = count
+        p, p_change, q, q_change = pending_pair(first, p_change, partner, q_change)
+        first = next_first
     if p_change != zero:
-        column_axpy(X, p, p_change, p_center, dz)
+        column_axpy(X, ws[p], p_change, center_work[p], dz)
     if q_change != zero:
-        column_axpy(X, q, q_change, q_center, dz)
+        column_axpy(X, ws[q], q_change, center_work[q], dz)
     return model_norm, db
 
 
