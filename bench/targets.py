@@ -1,6 +1,6 @@
 """Measure issue 2's performance targets side by side in one run and print the ratios.
 
-    python bench/targets.py [--quick] [--json PATH]
+    python bench/targets.py [--quick] [--json PATH] [--cold-python PATH]
 
 1. Per-iteration time of the whole-loop fused kernel against the NumPy twin (medians after a
    warm-up; the compile or cache load is timed apart), on 1 and all threads.
@@ -8,7 +8,10 @@
    read bandwidth, measured here by a Numba read reduction over a 1.5 GB array; for X in C
    order, and in Fortran order where gd reads it by columns (rows marked "F").
 3. Cold start: fresh processes that import numba; that call one trivial cached njit function
-   (Numba's own first-call floor); that import fastreg and fit the 50 x 50 problem.
+   (Numba's own first-call floor); that import fastreg and fit the 50 x 50 problem. With
+   ``--cold-python``, in another environment's interpreter: one with only fastreg's run-time
+   dependencies measures what a user of ``pip install fastreg`` gets (no SciPy for Numba to
+   import on its first call).
 """
 
 from __future__ import annotations
@@ -66,6 +69,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="in-cache shapes only, fewer repeats")
     parser.add_argument("--json", type=Path, default=Path("bench/results/targets.json"))
+    parser.add_argument("--cold-python", default=sys.executable,
+                        help="the interpreter whose fresh processes the cold start times (default: this one)")
     args = parser.parse_args(argv)
     repeats = 3 if args.quick else 7
     shapes = [s for s in workloads.SHAPES if s not in workloads.OUT_OF_CACHE] if args.quick else workloads.SHAPES
@@ -75,7 +80,8 @@ def main(argv=None):
     del big
     by_columns = [(n, d) for n, d in shapes if (n, d) in workloads.OUT_OF_CACHE and 8 * n <= fused.COLUMN_MAX_BYTES]
     rows = kernel_rows(shapes, repeats) + kernel_rows(by_columns, repeats, fortran=True)
-    cold = workloads.cold_start(3 if args.quick else 7)
+    cold = workloads.cold_start(3 if args.quick else 7, python=args.cold_python)
+    cold_scipy = workloads.finds_scipy(args.cold_python)
 
     print(f"machine: {machine()}")
     print("read bandwidth: " + ", ".join(f"{t} thread(s) {b / 1e9:.1f} GB/s" for t, b in bandwidth.items()))
@@ -95,12 +101,14 @@ def main(argv=None):
             )
     print()
     print("cold start (median wall time of a fresh process, warm compilation cache):")
+    print(f"  interpreter: {args.cold_python} (SciPy {'installed: Numba imports it on its first call' if cold_scipy else 'not installed'})")
     for name, seconds in cold.items():
         print(f"  {name}: {seconds:.3f} s")
     print(f"  fastreg above 'import numba': {cold['import fastreg + fit 50x50'] - cold['import numba']:+.3f} s; "
           f"above Numba's first-call floor: {cold['import fastreg + fit 50x50'] - cold['trivial cached njit call']:+.3f} s")
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps({"machine": machine(), "bandwidth": bandwidth, "kernels": rows, "cold_start": cold}, indent=2))
+    args.json.write_text(json.dumps({"machine": machine(), "bandwidth": bandwidth, "kernels": rows, "cold_start": cold,
+                                      "cold_start_python": args.cold_python, "cold_start_scipy": cold_scipy}, indent=2))
     print(f"\nraw results: {args.json}")
 
 

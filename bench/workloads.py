@@ -221,8 +221,14 @@ COLD_FIT = (
 )
 
 
-def cold_start(repeats: int, empty_cache: bool = False) -> dict:
-    """Median wall times of fresh processes, in seconds, with warm caches.
+def finds_scipy(python: str = sys.executable) -> bool:
+    """Whether ``python`` can import SciPy, which Numba's first call then imports too."""
+    found = subprocess.run([python, "-c", "import importlib.util, sys; sys.exit(importlib.util.find_spec('scipy') is None)"])
+    return found.returncode == 0
+
+
+def cold_start(repeats: int, empty_cache: bool = False, python: str = sys.executable) -> dict:
+    """Median wall times of fresh processes of ``python``, in seconds, with warm caches.
 
     "import numba"; "trivial cached njit call" (Numba's own first-call floor: the first call
     of any cached function registers Numba's typing and lowering modules); "import fastreg +
@@ -232,13 +238,18 @@ def cold_start(repeats: int, empty_cache: bool = False) -> dict:
     every process would compile fastreg's 14 modules from source, about 0.06 s here, which an
     installed package never does). With ``empty_cache``, one more process fits with an empty
     compilation cache.
+
+    ``python`` may be another environment's interpreter with fastreg installed, such as one
+    with only the run-time dependencies: where SciPy is installed, Numba's first call imports
+    ``scipy.linalg`` to look for BLAS (0.13 s of the floor on the AMD EPYC machine of the
+    README), which a user with numpy and numba alone never pays.
     """
     folder = Path(tempfile.mkdtemp(prefix="fastreg-cold-"))
     (folder / "trivial.py").write_text("import numba\n@numba.njit(cache=True)\ndef total(a):\n    return a.sum()\n")
     commands = {
-        "import numba": [sys.executable, "-c", "import numba"],
-        "trivial cached njit call": [sys.executable, "-c", "import numpy, trivial; trivial.total(numpy.ones(3))"],
-        "import fastreg + fit 50x50": [sys.executable, "-c", COLD_FIT],
+        "import numba": [python, "-c", "import numba"],
+        "trivial cached njit call": [python, "-c", "import numpy, trivial; trivial.total(numpy.ones(3))"],
+        "import fastreg + fit 50x50": [python, "-c", COLD_FIT],
     }
     env = {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
     env["PYTHONPATH"] = os.pathsep.join([str(folder), str(ROOT)])

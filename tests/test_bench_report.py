@@ -1,7 +1,9 @@
 """The benchmark report's runner and figures on a tiny grid (no speed is asserted here)."""
 
 import csv
+import importlib.util
 import json
+import sys
 
 import numpy as np
 import pytest
@@ -102,3 +104,7 @@ def test_ab_solves_time_each_setting_of_the_peer_table(capsys):
         assert row[7] == row[9] and int(row[7]) == fastreg.fit(
             X, y, l1=fastreg.lambda_max(X, y, fit_intercept=row[2] == "yes") / int(row[3][1:]),
             fit_intercept=row[2] == "yes", tol=1e-6, max_iter=10**6).n_iter
+
+
+def test_finds_scipy_answers_for_the_interpreter_it_is_given():
+    assert workloads.finds_scipy(sys.executable) == (importlib.util.find_spec("scipy") is not None)
