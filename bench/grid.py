@@ -1,6 +1,7 @@
 """The benchmark report: kernels against NumPy over an N x D grid, with the machine's bounds.
 
     python -m bench [--quick] [--out bench/report] [--memory-budget GB] [--update-readme]
+                    [--cold-python PATH]
 
 On the machine it runs on, it measures the streaming read bandwidth (a Numba read reduction
 over a 1 GB array, on 1 and all threads) and the multiply-add rate, records the machine, and
@@ -158,8 +159,11 @@ def fit_memory(n: int = 4000, d: int = 250) -> dict:
 
 
 def run(out: Path, sizes_n, sizes_d, extra, repeats: int, bandwidth_bytes: float, memory_budget: float,
-        cold: bool, empty_cache: bool, work: float = 2e8) -> dict:
-    """Measure everything, write results.json / results.csv, then the figures; returns the record."""
+        cold: bool, empty_cache: bool, work: float = 2e8, cold_python: str = sys.executable) -> dict:
+    """Measure everything, write results.json / results.csv, then the figures; returns the record.
+
+    The cold start runs fresh processes of ``cold_python`` (see ``workloads.cold_start``).
+    """
     out.mkdir(parents=True, exist_ok=True)
     big = np.ones(int(bandwidth_bytes) // 8)
     bandwidth = {threads: workloads.read_bandwidth(big, threads) for threads in sorted({1, ALL_THREADS})}
@@ -188,7 +192,8 @@ def run(out: Path, sizes_n, sizes_d, extra, repeats: int, bandwidth_bytes: float
         "cells": rows,
         "skipped": skipped,
         "memory_budget_bytes": memory_budget,
-        "cold_start_seconds": workloads.cold_start(3, empty_cache) if cold else None,
+        "cold_start_seconds": workloads.cold_start(3, empty_cache, cold_python) if cold else None,
+        "cold_start_scipy": workloads.finds_scipy(cold_python) if cold else None,
         "fit_memory_over_x": fit_memory(),
     }
     (out / "results.json").write_text(json.dumps(record, indent=1))
@@ -310,7 +315,9 @@ def readme_section(record: dict, out: Path) -> str:
         lines.append(f"| {s['n']} x {s['d']} | skipped: X takes {s['bytes'] / 1e9:.0f} GB | | | | | | | | |")
     cold = record["cold_start_seconds"]
     if cold:
-        lines += ["", "Cold start (fresh process, median): " + "; ".join(f"{k} {v:.2f} s" for k, v in cold.items()) + "."]
+        scipy = {True: ", SciPy installed (Numba imports it on its first call)", False: ", SciPy not installed"}
+        lines += ["", "Cold start (fresh process, median" + scipy.get(record.get("cold_start_scipy"), "") + "): "
+                  + "; ".join(f"{k} {v:.2f} s" for k, v in cold.items()) + "."]
     memory = record["fit_memory_over_x"]
     lines += ["", "Peak memory a fit allocates beyond X (4000 x 250 float64 in the solver's order), as a fraction "
               "of size(X): " + ", ".join(f"{k} {v:.3f}" for k, v in memory.items()) + ".",
@@ -336,16 +343,18 @@ def main(argv=None) -> int:
     parser.add_argument("--memory-budget", type=float, default=4.0, help="GB of X (times 2) a cell may use")
     parser.add_argument("--update-readme", action="store_true", help="rewrite README.md's section from the results")
     parser.add_argument("--from-json", action="store_true", help="redraw and rewrite from an existing results.json")
+    parser.add_argument("--cold-python", default=sys.executable,
+                        help="the interpreter whose fresh processes the cold start times (default: this one)")
     args = parser.parse_args(argv)
     if args.from_json:
         record = json.loads((args.out / "results.json").read_text())
         draw(record, args.out)
     elif args.quick:
         record = run(args.out, QUICK_N, QUICK_D, (), 3, 256e6, args.memory_budget * 1e9, cold=True, empty_cache=False,
-                     work=3e7)
+                     work=3e7, cold_python=args.cold_python)
     else:
         record = run(args.out, FULL_N, FULL_D, FULL_EXTRA, 5, 1e9, args.memory_budget * 1e9, cold=True,
-                     empty_cache=True)
+                     empty_cache=True, cold_python=args.cold_python)
     print(readme_section(record, args.out))
     if args.update_readme:
         update_readme(record, args.out)

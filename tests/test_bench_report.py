@@ -30,7 +30,7 @@ def test_files_are_written_and_the_json_has_its_schema(report):
     saved = json.loads((out / "results.json").read_text())
     assert saved == json.loads(json.dumps(record))
     assert set(saved) >= {"machine", "command", "bandwidth_bytes_per_second", "flops_per_second", "threads", "cells",
-                          "skipped", "cold_start_seconds", "fit_memory_over_x"}
+                          "skipped", "cold_start_seconds", "cold_start_scipy", "fit_memory_over_x"}
     assert {(c["n"], c["d"]) for c in saved["cells"]} == {(20, 10), (20, 30), (40, 10), (40, 30)}
     assert saved["skipped"] == [{"n": 10, "d": 10**9, "bytes": 8 * 10**10}]
     with open(out / "results.csv") as handle:
