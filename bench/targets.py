@@ -101,7 +101,8 @@ def main(argv=None):
             )
     print()
     print("cold start (median wall time of a fresh process, warm compilation cache):")
-    print(f"  interpreter: {args.cold_python} (SciPy {'installed: Numba imports it on its first call' if cold_scipy else 'not installed'})")
+    scipy = "installed: Numba imports it on its first call" if cold_scipy else "not installed"
+    print(f"  interpreter: {args.cold_python} (SciPy {scipy})")
     for name, seconds in cold.items():
         print(f"  {name}: {seconds:.3f} s")
     print(f"  fastreg above 'import numba': {cold['import fastreg + fit 50x50'] - cold['import numba']:+.3f} s; "

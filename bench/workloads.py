@@ -239,10 +239,11 @@ def cold_start(repeats: int, empty_cache: bool = False, python: str = sys.execut
     installed package never does). With ``empty_cache``, one more process fits with an empty
     compilation cache.
 
-    ``python`` may be another environment's interpreter with fastreg installed, such as one
-    with only the run-time dependencies: where SciPy is installed, Numba's first call imports
-    ``scipy.linalg`` to look for BLAS (0.13 s of the floor on the AMD EPYC machine of the
-    README), which a user with numpy and numba alone never pays.
+    ``python`` may be another environment's interpreter, such as one with only fastreg's
+    run-time dependencies (fastreg itself comes from this checkout, through PYTHONPATH): where
+    SciPy is installed, Numba's first call imports ``scipy.linalg`` to look for BLAS (0.13 s
+    of the floor on the AMD EPYC machine of the README), which a user with numpy and numba
+    alone never pays.
     """
     folder = Path(tempfile.mkdtemp(prefix="fastreg-cold-"))
     (folder / "trivial.py").write_text("import numba\n@numba.njit(cache=True)\ndef total(a):\n    return a.sum()\n")
