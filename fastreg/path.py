@@ -56,7 +56,9 @@ def lambda_max(X, y, *, loss: str = "logistic", fit_intercept: bool = True, l1_r
         g = y - np.mean(y)
     else:
         g = y - 0.5 if loss == "logistic" else y
-    return float(np.max(np.abs(X.T @ g.astype(X.dtype)), initial=0.0)) / n / l1_ratio
+    # einsum, not BLAS, which would leave its threads spinning on the cores that the path's
+    # kernels are about to use (see validation.check_data).
+    return float(np.max(np.abs(np.einsum("ij,i->j", X, g.astype(X.dtype))), initial=0.0)) / n / l1_ratio
 
 
 @dataclass

@@ -98,16 +98,15 @@ def check_data(array: np.ndarray, name: str) -> None:
     where those overflow, steps become 0 or NaN and a solve stalls or diverges with a message
     about its step, so such data is refused here with a message about its scale.
     """
-    # One pass and no temporary (BLAS's dot on a contiguous array's flat view, einsum on a
-    # strided one): the sum of squares is finite unless an entry is NaN or inf or the squares
-    # overflow; only then does the exact element-wise check run.
-    flat = array.ravel(order="K") if array.flags.c_contiguous or array.flags.f_contiguous else None
+    # One pass and no temporary: the sum of squares is finite unless an entry is NaN or inf or
+    # the squares overflow; only then does the exact element-wise check run. einsum, not BLAS's
+    # dot: after a call, BLAS's threads spin for about 0.1 s and take the cores from the
+    # multi-threaded kernels that run next (a 2-thread gd iteration on 100000 x 100 took 1.71x
+    # as long right after np.dot on X, 0.97x after einsum: python bench/blas_spin.py). einsum
+    # reads X at about a third of BLAS's speed: 0.15 ms for leukemia's 2.2 MB.
+    axes = "ijklmn"[:array.ndim]
     with np.errstate(over="ignore", invalid="ignore"):
-        if flat is not None:
-            total = np.dot(flat, flat)
-        else:
-            axes = "ijklmn"[:array.ndim]
-            total = np.einsum(f"{axes},{axes}->", array, array)
+        total = np.einsum(f"{axes},{axes}->", array, array)
     if np.isfinite(total):
         return
     _check_elements_finite(array, name)
