@@ -212,38 +212,28 @@ def regularization_path(
         if grid.size == 0 or np.any(grid <= 0):
             raise ValueError("lambdas must be a non-empty list of positive numbers.")
 
-    setup_seconds = _load_kernels(data, solver, tol, threads)
+    setup_seconds = _load_kernels(data, solver, tol, threads, screening)
+    stepper = solvers.PathSolver(data, solver=solver, tol=tol, max_iter=max_iter, n_threads=threads, screening=screening)
     w = np.zeros(d, dtype=data.X.dtype)
-    b = None
-    grad = np.zeros(d, dtype=data.X.dtype)
-    # cd's gradient bounds carry over: between neighbouring lambdas the residual moves little.
-    bounds = solvers.fresh_bounds(n, d, data.X.dtype)
+    b = data.intercept_at_zero
     # The loss of w = 0 with the best intercept (0 without intercept).
     null_deviance = solvers.mean_loss_at_constant(data.loss, data.y, data.intercept_at_zero)
     rows = []
     reason = None
     previous_lam = None
     for k, lam in enumerate(grid):
-        l1, l2 = lam * l1_ratio, lam * (1.0 - l1_ratio)
         start = time.perf_counter()
-        keep = None
-        if previous_lam is not None:
-            b = solvers.tangent_step(data, w, b, previous_lam, lam, l1_ratio)
-        if screening and solver == "cd" and previous_lam is not None:
-            keep = (np.abs(grad) >= l1_ratio * (2 * lam - previous_lam)) | (w != 0)
-        result = solvers.solve(data, l1=l1, l2=l2, solver=solver, lr=None, max_iter=max_iter, tol=tol, w=w,
-                               intercept0=b, n_threads=threads, active=keep, grad_out=grad, bounds=bounds, warn=False)
-        epochs = result.n_iter
+        point = stepper.step(w, b, lam, previous_lam, l1_ratio)
         seconds = time.perf_counter() - start
-        b = result.intercept
-        deviance = result.objective - l1 * np.sum(np.abs(w)) - 0.5 * l2 * np.sum(w * w)
+        b = point.intercept
+        deviance = point.objective - point.penalty
         # F(w) <= F(0) bounds the loss by the null loss: a negative value is rounding.
         explained = max(0.0, 1.0 - deviance / null_deviance) if null_deviance > 0 else 0.0
-        if not result.converged and tol > 0:
+        if not point.converged and tol > 0:
             warnings.warn(f"regularization_path: lambda {lam:.4g} (step {k}) stopped at max_iter={max_iter} with "
-                          f"{result.criterion} {result.gap if result.criterion == 'duality_gap' else result.grad_norm:.3g} "
-                          f"> tolerance {result.tolerance:.3g}.", ConvergenceWarning, stacklevel=2)
-        rows.append((lam, w.copy(), b, result.objective, result.gap, epochs, int(np.count_nonzero(w)), seconds, explained))
+                          f"{point.criterion} {point.gap:.3g} > tolerance {point.tolerance:.3g}.",
+                          ConvergenceWarning, stacklevel=2)
+        rows.append((lam, w.copy(), b, point.objective, point.gap, point.n_iter, point.nnz, seconds, explained))
         if progress is not None:
             progress(k + 1, len(grid))
         previous_lam = lam
@@ -276,15 +266,17 @@ def regularization_path(
     )
 
 
-def _load_kernels(data, solver: str, tol: float, threads) -> float:
-    """Solve a two-sample problem of the same dtype and layout, so that the first lambda's time
-    does not include loading or compiling the kernels; returns the seconds it took."""
+def _load_kernels(data, solver: str, tol: float, threads, screening: bool) -> float:
+    """Run two lambdas of a path on a two-sample problem of the same dtype and layout, so that
+    the first lambda's time does not include loading or compiling the kernels; returns the
+    seconds it took."""
     start = time.perf_counter()
     tiny = _two_samples(data)
     if tiny.X.shape[0] == 2:
-        solvers.solve(tiny, l1=1e-3, l2=0.0, solver=solver, lr=None, max_iter=2, tol=tol, n_threads=threads,
-                      active=np.ones(data.X.shape[1], dtype=bool), grad_out=np.zeros(data.X.shape[1], data.X.dtype),
-                      warn=False)
+        stepper = solvers.PathSolver(tiny, solver=solver, tol=tol, max_iter=2, n_threads=threads, screening=screening)
+        w = np.zeros(tiny.X.shape[1], dtype=tiny.X.dtype)
+        b = stepper.step(w, 0.0, 1e-2, None, 1.0).intercept
+        stepper.step(w, b, 1e-3, 1e-2, 1.0)
     return time.perf_counter() - start
 
 

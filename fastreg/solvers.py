@@ -248,18 +248,15 @@ def prepare(X, y, *, loss: str, solver: str, fit_intercept: bool) -> Problem:
 
 
 def solve(data: Problem, *, l1: float, l2: float, solver: str, lr, max_iter: int, tol: float, w=None,
-          intercept0=None, history: bool = False, n_threads=None, active=None, grad_out=None,
-          bounds=None, warn: bool = True) -> FitResult:
+          intercept0=None, history: bool = False, n_threads=None, grad_out=None,
+          warn: bool = True) -> FitResult:
     """:func:`fit` on prepared data with validated arguments; w (D,) is updated in place.
 
-    ``active`` (D,) bool: ``cd`` solves on those features first (w must be 0 elsewhere), then
-    checks and certifies the full problem (a screening rule; see ``coordinate.cd_solve``).
-    It is modified. ``warn=False`` leaves the ConvergenceWarning to the caller (warning filters
-    are process-wide, so callers running in threads cannot silence it themselves). ``grad_out`` (D,) receives the loss
-    gradient X^T f'(z) / N at the returned point (``cd``; 0 outside ``active``; for the features
-    that the bound of ``coordinate.bounded_gradient`` settled, an upper bound of |grad_j| below
-    l1). ``bounds``: ``cd``'s gradient-bound state from :func:`fresh_bounds`, to carry from one
-    solve to the next on the same data (a path); a fresh one when None.
+    ``warn=False`` leaves the ConvergenceWarning to the caller (warning filters are
+    process-wide, so callers running in threads cannot silence it themselves). ``grad_out``
+    (D,) receives the loss gradient X^T f'(z) / N at the returned point (for ``cd``, where the
+    bound of ``coordinate.bounded_gradient`` settled a feature, an upper bound of |grad_j|
+    below l1). Paths go through :class:`PathSolver`.
     """
     X, y, loss, fit_intercept = data.X, data.y, data.loss, data.fit_intercept
     n, d = X.shape
@@ -294,9 +291,8 @@ def solve(data: Problem, *, l1: float, l2: float, solver: str, lr, max_iter: int
             n_iter, n_outer, b, status, value, gap, grad_norm = coordinate.cd_solve(
                 code, X, y, w, dtype(b), dtype(l1), dtype(l2), fit_intercept, max_iter,
                 dtype(tolerance), criterion, n_blocks > 1,
-                np.ones(d, dtype=np.bool_) if active is None else active, z, *work_n, grad, work_d[0],
-                np.empty(d, dtype=np.int64), *work_d[1:], *(fresh_bounds(n, d, X.dtype) if bounds is None else bounds),
-                trace,
+                np.ones(d, dtype=np.bool_), z, *work_n, grad, work_d[0], np.empty(d, dtype=np.int64),
+                np.empty(d, dtype=np.int64), *work_d[1:], *fresh_bounds(n, d, X.dtype), trace,
             )
             trace = trace[: n_outer + 1]
         else:
@@ -346,6 +342,77 @@ def solve(data: Problem, *, l1: float, l2: float, solver: str, lr, max_iter: int
         lr=float(step),
         classes=classes,
     )
+
+
+@dataclass(frozen=True)
+class PathPoint:
+    """The solve at one lambda of a path (see :class:`PathSolver`)."""
+
+    n_iter: int
+    intercept: float
+    converged: bool
+    objective: float
+    gap: float
+    penalty: float
+    nnz: int
+    criterion: str
+    tolerance: float
+
+
+class PathSolver:
+    """Solves along a decreasing grid of penalties on prepared data, each from the previous.
+
+    The penalty at ``lam`` is ``lam * (l1_ratio ||w||_1 + (1 - l1_ratio) / 2 ||w||_2^2)``, the
+    tolerance as in :func:`fit`. For ``cd`` the work arrays and the state of
+    ``coordinate.bounded_gradient`` are made once and carried from lambda to lambda, and each
+    lambda is one kernel call (``coordinate.path_step``: the tangent step, the strong rule
+    and the solve); ``fista`` takes the tangent step and calls :func:`solve`.
+    """
+
+    def __init__(self, data: Problem, *, solver: str, tol: float, max_iter: int, n_threads, screening: bool):
+        X = data.X
+        n, d = X.shape
+        self.data, self.solver, self.tol, self.max_iter, self.screening = data, solver, tol, max_iter, screening
+        self.n_threads = n_threads
+        self.n_blocks = n_threads if n_threads is not None else (
+            numba.get_num_threads() if X.nbytes >= PARALLEL_MIN_BYTES else 1
+        )
+        # The duality gap's scale, F(0, b0), as in solve: lam > 0 and l1_ratio > 0 make l1 > 0.
+        scale = mean_loss_at_constant(data.loss, data.y, data.intercept_at_zero)
+        self.tolerance = tol * max(scale, float(np.finfo(X.dtype).tiny)) if tol > 0 else 0.0
+        self.grad = np.zeros(d, dtype=X.dtype)
+        if solver == "cd":
+            self._work = (
+                np.ones(d, dtype=np.bool_), *(np.empty(n, dtype=X.dtype) for _ in range(4)), self.grad,
+                np.empty(d, dtype=X.dtype), np.empty(d, dtype=np.int64), np.empty(d, dtype=np.int64),
+                *(np.empty(d, dtype=X.dtype) for _ in range(5)), *fresh_bounds(n, d, X.dtype), np.empty(0, dtype=X.dtype),
+            )
+
+    def step(self, w: np.ndarray, b: float, lam: float, previous_lam: float | None, l1_ratio: float) -> PathPoint:
+        """Solve at ``lam`` from the solution (w, b) at ``previous_lam`` (None for the first
+        lambda, where (w, b) is the start); w (D,) is updated in place."""
+        l1, l2 = lam * l1_ratio, lam * (1.0 - l1_ratio)
+        if self.solver != "cd":
+            if previous_lam is not None:
+                b = tangent_step(self.data, w, b, previous_lam, lam, l1_ratio)
+            result = solve(self.data, l1=l1, l2=l2, solver=self.solver, lr=None, max_iter=self.max_iter, tol=self.tol,
+                           w=w, intercept0=b, n_threads=self.n_threads, grad_out=self.grad, warn=False)
+            penalty = l1 * float(np.sum(np.abs(w))) + 0.5 * l2 * float(np.sum(w * w))
+            return PathPoint(result.n_iter, result.intercept, result.converged, result.objective, result.gap, penalty,
+                             int(np.count_nonzero(w)), result.criterion, result.tolerance)
+        data = self.data
+        dtype = data.X.dtype.type
+        with numba_threads(self.n_blocks):
+            n_iter, _outer, b, _status, value, gap, _grad_norm, penalty, nnz = coordinate.path_step(
+                _LOSS_CODE[data.loss], data.X, data.y, w, dtype(b), dtype(lam),
+                dtype(0.0 if previous_lam is None else previous_lam), dtype(l1), dtype(l2), dtype(l1_ratio),
+                data.fit_intercept, self.screening, self.max_iter, dtype(self.tolerance), self.n_blocks > 1, *self._work,
+            )
+        if not np.isfinite(value):
+            raise DivergenceError(f"cd diverged at lambda {lam:.4g}: the objective became non-finite.")
+        converged = self.tol > 0 and gap <= self.tolerance
+        return PathPoint(int(n_iter), float(b), bool(converged), float(value), float(gap), float(penalty), int(nnz),
+                         "duality_gap", self.tolerance)
 
 
 def tangent_step(data: Problem, w: np.ndarray, b: float, lam: float, lam_new: float, l1_ratio: float) -> float:

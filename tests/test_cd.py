@@ -136,8 +136,11 @@ def test_bounded_gradient_is_exact_where_it_decides_and_an_upper_bound_elsewhere
     for parallel in (False, True):
         norms, ref_r, ref_grad = fastreg.solvers.fresh_bounds(n, d, dtype)
         grad = np.empty(d, dtype)
+        decided = np.empty(d, np.int64)
         # No norms yet: every column is read, inactive ones included, and r0 becomes the reference.
-        assert coordinate.bounded_gradient(X, r0, w, active, parallel, dtype(0.1), norms, ref_r, ref_grad, grad) == d
+        assert coordinate.bounded_gradient(X, r0, w, active, parallel, dtype(0.1), norms, ref_r, ref_grad, grad,
+                                           decided) == d
+        np.testing.assert_array_equal(decided, np.arange(d))
         np.testing.assert_allclose(grad, exact(r0), rtol=rtol, atol=rtol * 1e-2)
         np.testing.assert_allclose(norms, np.linalg.norm(X.astype(np.float64), axis=0), rtol=rtol)
         np.testing.assert_array_equal(ref_r, r0)
@@ -145,9 +148,12 @@ def test_bounded_gradient_is_exact_where_it_decides_and_an_upper_bound_elsewhere
         # A small move of r: the bound settles most features.
         g1 = exact(r1)
         l1 = dtype(np.quantile(np.abs(g1), 0.9))
-        read = coordinate.bounded_gradient(X, r1, w, active, parallel, l1, norms, ref_r, ref_grad, grad)
+        read = coordinate.bounded_gradient(X, r1, w, active, parallel, l1, norms, ref_r, ref_grad, grad, decided)
         assert 0 < read < 0.25 * d
         must_read = active & ((w != 0) | (np.abs(g1) >= l1))
+        # The decided list: increasing, holding every feature that must be read.
+        assert np.all(np.diff(decided[:read]) > 0)
+        assert set(np.flatnonzero(must_read)) <= set(decided[:read])
         np.testing.assert_allclose(grad[must_read], g1[must_read], rtol=rtol, atol=rtol * 1e-2)
         bounded = active & ~np.isclose(grad, g1, rtol=rtol, atol=rtol * 1e-2)
         assert bounded.sum() >= d // 2
@@ -157,7 +163,8 @@ def test_bounded_gradient_is_exact_where_it_decides_and_an_upper_bound_elsewhere
         np.testing.assert_array_equal(ref_r, r0)
 
         # A large move: too many features are undecided, so every column is read again.
-        assert coordinate.bounded_gradient(X, r2, w, active, parallel, l1, norms, ref_r, ref_grad, grad) == d
+        assert coordinate.bounded_gradient(X, r2, w, active, parallel, l1, norms, ref_r, ref_grad, grad, decided) == d
+        np.testing.assert_array_equal(decided, np.arange(d))
         np.testing.assert_allclose(grad, exact(r2), rtol=rtol, atol=rtol * 1e-2)
         np.testing.assert_array_equal(ref_r, r2)
         results.append(grad.copy())
@@ -168,12 +175,41 @@ def test_working_set_keeps_the_support_and_takes_the_worst_violators():
     w = np.array([0.0, 2.0, 0.0, 0.0, -1.0, 0.0])
     grad = np.array([0.5, 0.0, 3.0, 0.1, 0.0, 1.2])
     ws = np.empty(6, dtype=np.int64)
-    count = coordinate.select_working_set(w, grad, 0.3, 0.0, 4, np.empty(6), ws)
+    every = np.arange(6)
+    count = coordinate.select_working_set(w, grad, 0.3, 0.0, 4, every, 6, np.empty(6), ws)
     # The support {1, 4}, then the two largest violations |g| - l1: features 2 and 5.
     np.testing.assert_array_equal(ws[:count], [1, 2, 4, 5])
     # With room to spare, only features that violate the conditions join (3 does not).
-    count = coordinate.select_working_set(w, grad, 0.3, 0.0, 6, np.empty(6), ws)
+    count = coordinate.select_working_set(w, grad, 0.3, 0.0, 6, every, 6, np.empty(6), ws)
     np.testing.assert_array_equal(ws[:count], [0, 1, 2, 4, 5])
+    # Only the listed features are looked at: the caller vouches that the others are settled.
+    count = coordinate.select_working_set(w, grad, 0.3, 0.0, 6, np.array([1, 2, 3]), 3, np.empty(6), ws)
+    np.testing.assert_array_equal(ws[:count], [1, 2])
+
+
+@pytest.mark.parametrize("l2", [0.0, 0.05])
+def test_certificate_terms_over_the_decided_features_equal_the_full_certificate(l2):
+    rng = np.random.default_rng(12)
+    d, n, l1 = 3000, 30, 0.4
+    w = np.where(rng.random(d) < 0.01, rng.standard_normal(d), 0.0)
+    grad = 0.5 * rng.standard_normal(d)
+    # Every non-zero or violating feature, and some settled ones: what bounded_gradient lists.
+    decided = np.flatnonzero((w != 0) | (np.abs(grad) > l1) | (rng.random(d) < 0.1))
+    penalty, norm, grad_max, excess_sum, nnz = coordinate.certificate_terms(w, grad, decided, decided.size, l1, l2)
+    np.testing.assert_allclose(penalty, l1 * np.abs(w).sum() + 0.5 * l2 * (w @ w), rtol=1e-12)
+    subgradient = np.where(w > 0, np.abs(grad + l2 * w + l1), np.where(w < 0, np.abs(grad + l2 * w - l1),
+                                                                       np.maximum(np.abs(grad) - l1, 0.0)))
+    assert norm == subgradient.max()
+    assert nnz == np.count_nonzero(w)
+    # The dual objective from these terms equals the one written out over all D features.
+    y = (rng.random(n) < 0.5).astype(float)
+    r = rng.random(n) - y
+    scale = min(1.0, l1 / np.abs(grad).max()) if l2 == 0 else 1.0
+    excess = np.sum(np.maximum(np.abs(grad) - l1, 0.0) ** 2) / (2 * l2) if l2 > 0 else 0.0
+    for name, code in (("logistic", fused.LOGISTIC), ("squared", fused.SQUARED)):
+        expected = -np.mean(reference.conjugate(name, scale * r, y)) - excess
+        np.testing.assert_allclose(fused.dual_from_terms(code, r, y, grad_max, excess_sum, l1, l2), expected, rtol=1e-12)
+        np.testing.assert_allclose(fused.dual_objective(code, r, y, grad, l1, l2), expected, rtol=1e-12)
 
 
 def test_working_set_selection_matches_a_sort_and_breaks_ties_by_index():
@@ -183,7 +219,7 @@ def test_working_set_selection_matches_a_sort_and_breaks_ties_by_index():
     # Rounded gradients: many violations tie, some of them at the threshold.
     grad = np.round(rng.standard_normal(d), 1)
     ws = np.empty(d, dtype=np.int64)
-    count = coordinate.select_working_set(w, grad, l1, 0.0, size, np.empty(d), ws)
+    count = coordinate.select_working_set(w, grad, l1, 0.0, size, np.arange(d), d, np.empty(d), ws)
     score = np.where(w != 0, np.inf, np.maximum(np.abs(grad) - l1, 0.0))
     order = np.lexsort((np.arange(d), -score))  # largest score first, then lowest index
     expected = np.sort(order[:size])

@@ -503,22 +503,29 @@ def dual_objective(loss, r, y, grad, l1, l2):
     intercept, r must come from the optimal intercept, so that sum(u) = 0.
     """
     zero = r.dtype.type(0.0)
+    grad_max = zero
+    excess_sum = zero
+    for j in range(grad.shape[0]):
+        size = abs(grad[j])
+        grad_max = max(grad_max, size)
+        excess = max(size - l1, zero)
+        excess_sum += excess * excess
+    return dual_from_terms(loss, r, y, grad_max, excess_sum, l1, l2)
+
+
+@kernel
+def dual_from_terms(loss, r, y, grad_max, excess_sum, l1, l2):
+    """:func:`dual_objective` from grad's terms: grad_max = max_j |grad_j| and, for the elastic
+    net's part, excess_sum = sum_j max(|grad_j| - l1, 0)^2."""
+    zero = r.dtype.type(0.0)
     scale = r.dtype.type(1.0)
-    if l2 == zero:
-        grad_max = zero
-        for j in range(grad.shape[0]):
-            grad_max = max(grad_max, abs(grad[j]))
-        if grad_max > l1:
-            scale = l1 / grad_max
+    if l2 == zero and grad_max > l1:
+        scale = l1 / grad_max
     conjugate_sum = zero
     for i in range(r.shape[0]):
         conjugate_sum += conjugate(loss, scale * r[i], y[i])
     dual = -conjugate_sum / r.dtype.type(r.shape[0])
     if l2 > zero:
-        excess_sum = zero
-        for j in range(grad.shape[0]):
-            excess = max(abs(grad[j]) - l1, zero)
-            excess_sum += excess * excess
         dual -= excess_sum / (r.dtype.type(2.0) * l2)
     return dual
 
