@@ -219,6 +219,7 @@ def regularization_path(
     # The loss of w = 0 with the best intercept (0 without intercept).
     null_deviance = solvers.mean_loss_at_constant(data.loss, data.y, data.intercept_at_zero)
     rows = []
+    coefs = np.empty((len(grid), d), dtype=data.X.dtype)
     reason = None
     previous_lam = None
     for k, lam in enumerate(grid):
@@ -233,12 +234,13 @@ def regularization_path(
             warnings.warn(f"regularization_path: lambda {lam:.4g} (step {k}) stopped at max_iter={max_iter} with "
                           f"{point.criterion} {point.gap:.3g} > tolerance {point.tolerance:.3g}.",
                           ConvergenceWarning, stacklevel=2)
-        rows.append((lam, w.copy(), b, point.objective, point.gap, point.n_iter, point.nnz, seconds, explained))
+        coefs[k] = w
+        rows.append((lam, b, point.objective, point.gap, point.n_iter, point.nnz, seconds, explained))
         if progress is not None:
             progress(k + 1, len(grid))
         previous_lam = lam
         if early_stop and k > 0:
-            change = explained - rows[-2][8]
+            change = explained - rows[-2][7]
             if explained > 0.999:
                 reason = f"deviance explained {explained:.4f} > 0.999 at lambda {lam:.4g} (step {k} of {len(grid)})"
             elif abs(change) < 1e-5 * max(abs(explained), 1e-300):
@@ -249,14 +251,14 @@ def regularization_path(
     columns = list(zip(*rows))
     return Path(
         lambdas=np.array(columns[0]),
-        coefs=np.array(columns[1]),
-        intercepts=np.array(columns[2], dtype=float),
-        objectives=np.array(columns[3], dtype=float),
-        gaps=np.array(columns[4], dtype=float),
-        n_iter=np.array(columns[5], dtype=int),
-        nnz=np.array(columns[6], dtype=int),
-        seconds=np.array(columns[7], dtype=float),
-        deviance_explained=np.array(columns[8], dtype=float),
+        coefs=coefs if len(rows) == len(grid) else coefs[: len(rows)].copy(),
+        intercepts=np.array(columns[1], dtype=float),
+        objectives=np.array(columns[2], dtype=float),
+        gaps=np.array(columns[3], dtype=float),
+        n_iter=np.array(columns[4], dtype=int),
+        nnz=np.array(columns[5], dtype=int),
+        seconds=np.array(columns[6], dtype=float),
+        deviance_explained=np.array(columns[7], dtype=float),
         loss=loss,
         l1_ratio=l1_ratio,
         fit_intercept=fit_intercept,

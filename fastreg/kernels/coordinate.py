@@ -46,6 +46,9 @@ WORKING_SET_START_SHARE = 200
 # paths, 0.1 to 0.25 left 25 to 40 passes' worth of column reads in 100 lambdas.
 REFERENCE_SHARE = 0.25
 
+# Features per block of bounded_gradient's scan (see there).
+SCAN_BLOCK = 16
+
 # An inner solve on the working set stops when its own certificate falls below this fraction
 # of the outer one: solving the subproblem more exactly than the outer gap is wasted work.
 INNER_FRACTION = 0.3
@@ -252,15 +255,28 @@ def bounded_gradient(X, r, w, active, parallel, l1, norms, ref_r, ref_grad, grad
     for i in range(n):
         distance += (r[i] - ref_r[i]) * (r[i] - ref_r[i])
     reach = np.sqrt(distance) / X.dtype.type(n)
+    # By blocks of SCAN_BLOCK features: the bounds and a flag of whether any feature of the
+    # block is undecided, in a loop that LLVM vectorizes, then the list from the few blocks
+    # flagged. One branch per feature cost leukemia's certificates 2 ns per feature.
     uncertain = 0
-    for j in range(d):
-        bound = abs(ref_grad[j]) + norms[j] * reach
-        if not active[j]:
-            bound = zero
-        elif w[j] != zero or not bound < limit:
+    end = d - d % SCAN_BLOCK
+    for start in range(0, end, SCAN_BLOCK):
+        flagged = 0
+        for j in range(start, start + SCAN_BLOCK):
+            bound = abs(ref_grad[j]) + norms[j] * reach if active[j] else zero
+            grad_out[j] = bound
+            flagged |= np.int64(w[j] != zero) | np.int64(not bound < limit)
+        if flagged:
+            for j in range(start, start + SCAN_BLOCK):
+                if active[j] and (w[j] != zero or not grad_out[j] < limit):
+                    decided_out[uncertain] = j
+                    uncertain += 1
+    for j in range(end, d):
+        bound = abs(ref_grad[j]) + norms[j] * reach if active[j] else zero
+        grad_out[j] = bound
+        if active[j] and (w[j] != zero or not bound < limit):
             decided_out[uncertain] = j
             uncertain += 1
-        grad_out[j] = bound
     if uncertain > REFERENCE_SHARE * d:
         gradient(X, r, np.ones(d, dtype=np.bool_), parallel, grad_out)
         return _refreshed(r, grad_out, ref_r, ref_grad, decided_out)
