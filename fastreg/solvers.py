@@ -269,9 +269,7 @@ def solve(data: Problem, *, l1: float, l2: float, solver: str, lr, max_iter: int
     b = b_zero if intercept0 is None else intercept0
 
     code = _LOSS_CODE[loss]
-    n_blocks = threads if threads is not None else (
-        numba.get_num_threads() if X.nbytes >= PARALLEL_MIN_BYTES else 1
-    )
+    n_blocks = _block_count(X, threads)
     z = np.empty(n, dtype=X.dtype)
     grad = np.empty(d, dtype=X.dtype) if grad_out is None else grad_out
     if solver == "cd":
@@ -281,18 +279,12 @@ def solve(data: Problem, *, l1: float, l2: float, solver: str, lr, max_iter: int
     step = float("nan")
     with numba_threads(n_blocks):
         scale = _certificate_scale(loss, X, y, dtype(b_zero), criterion, solver == "cd", n_blocks > 1, z, grad)
-        # A zero scale means (0, b0) is optimal; the smallest positive tolerance still stops
-        # there, where tolerance 0 would mean "run max_iter iterations".
-        tolerance = tol * max(scale, float(np.finfo(X.dtype).tiny)) if tol > 0 else 0.0
+        tolerance = _absolute_tolerance(tol, scale, X.dtype)
         if solver == "cd":
             trace = np.empty(max_iter + 1 if history else 0, dtype=X.dtype)
-            work_n = [np.empty(n, dtype=X.dtype) for _ in range(3)]
-            work_d = [np.empty(d, dtype=X.dtype) for _ in range(6)]
             n_iter, n_outer, b, status, value, gap, grad_norm = coordinate.cd_solve(
                 code, X, y, w, dtype(b), dtype(l1), dtype(l2), fit_intercept, max_iter,
-                dtype(tolerance), criterion, n_blocks > 1,
-                np.ones(d, dtype=np.bool_), z, *work_n, grad, work_d[0], np.empty(d, dtype=np.int64),
-                np.empty(d, dtype=np.int64), *work_d[1:], *fresh_bounds(n, d, X.dtype), trace,
+                dtype(tolerance), criterion, n_blocks > 1, *cd_work_arrays(n, d, X.dtype, z, grad, trace),
             )
             trace = trace[: n_outer + 1]
         else:
@@ -374,19 +366,13 @@ class PathSolver:
         n, d = X.shape
         self.data, self.solver, self.tol, self.max_iter, self.screening = data, solver, tol, max_iter, screening
         self.n_threads = n_threads
-        self.n_blocks = n_threads if n_threads is not None else (
-            numba.get_num_threads() if X.nbytes >= PARALLEL_MIN_BYTES else 1
-        )
+        self.n_blocks = _block_count(X, n_threads)
         # The duality gap's scale, F(0, b0), as in solve: lam > 0 and l1_ratio > 0 make l1 > 0.
         scale = mean_loss_at_constant(data.loss, data.y, data.intercept_at_zero)
-        self.tolerance = tol * max(scale, float(np.finfo(X.dtype).tiny)) if tol > 0 else 0.0
+        self.tolerance = _absolute_tolerance(tol, scale, X.dtype)
         self.grad = np.zeros(d, dtype=X.dtype)
         if solver == "cd":
-            self._work = (
-                np.ones(d, dtype=np.bool_), *(np.empty(n, dtype=X.dtype) for _ in range(4)), self.grad,
-                np.empty(d, dtype=X.dtype), np.empty(d, dtype=np.int64), np.empty(d, dtype=np.int64),
-                *(np.empty(d, dtype=X.dtype) for _ in range(5)), *fresh_bounds(n, d, X.dtype), np.empty(0, dtype=X.dtype),
-            )
+            self._work = cd_work_arrays(n, d, X.dtype, np.empty(n, dtype=X.dtype), self.grad, np.empty(0, dtype=X.dtype))
 
     def step(self, w: np.ndarray, b: float, lam: float, previous_lam: float | None, l1_ratio: float) -> PathPoint:
         """Solve at ``lam`` from the solution (w, b) at ``previous_lam`` (None for the first
@@ -474,6 +460,31 @@ def _certificate_scale(loss, X, y, b_zero, criterion, column_major, parallel, z,
         partial = fused.partial_gradients(numba.get_num_threads() if parallel else 1, X.shape[1], X.dtype)
         fused.gradient(code, X, y, zeros, b_zero, np.empty_like(z), partial, grad)
     return float(np.max(np.abs(grad)))
+
+
+def cd_work_arrays(n: int, d: int, dtype, z: np.ndarray, grad: np.ndarray, history: np.ndarray) -> tuple:
+    """``coordinate.cd_solve``'s arguments from ``active`` on: every feature active, fresh work
+    arrays and a fresh gradient-bound state, around the given z (N,), grad (D,) and history."""
+    work_n = [np.empty(n, dtype=dtype) for _ in range(3)]
+    work_d = [np.empty(d, dtype=dtype) for _ in range(6)]
+    return (np.ones(d, dtype=np.bool_), z, *work_n, grad, work_d[0], np.empty(d, dtype=np.int64),
+            np.empty(d, dtype=np.int64), *work_d[1:], *fresh_bounds(n, d, dtype), history)
+
+
+def _block_count(X: np.ndarray, n_threads) -> int:
+    """Threads for the kernels on X: ``n_threads`` when given, else all of Numba's for X of
+    PARALLEL_MIN_BYTES or more and one below."""
+    if n_threads is not None:
+        return n_threads
+    return numba.get_num_threads() if X.nbytes >= PARALLEL_MIN_BYTES else 1
+
+
+def _absolute_tolerance(tol: float, scale: float, dtype) -> float:
+    """``tol`` relative to ``scale`` (see :func:`fit`); tol = 0 stays 0 (run max_iter iterations).
+
+    A zero scale means (0, b0) is optimal: the smallest positive tolerance still stops there.
+    """
+    return tol * max(scale, float(np.finfo(dtype).tiny)) if tol > 0 else 0.0
 
 
 def fresh_bounds(n: int, d: int, dtype) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -267,16 +267,10 @@ def bounded_gradient(X, r, w, active, parallel, l1, norms, ref_r, ref_grad, grad
             grad_out[j] = bound
             flagged |= np.int64(w[j] != zero) | np.int64(not bound < limit)
         if flagged:
-            for j in range(start, start + SCAN_BLOCK):
-                if active[j] and (w[j] != zero or not grad_out[j] < limit):
-                    decided_out[uncertain] = j
-                    uncertain += 1
+            uncertain = _list_undecided(w, active, grad_out, limit, start, start + SCAN_BLOCK, decided_out, uncertain)
     for j in range(end, d):
-        bound = abs(ref_grad[j]) + norms[j] * reach if active[j] else zero
-        grad_out[j] = bound
-        if active[j] and (w[j] != zero or not bound < limit):
-            decided_out[uncertain] = j
-            uncertain += 1
+        grad_out[j] = abs(ref_grad[j]) + norms[j] * reach if active[j] else zero
+    uncertain = _list_undecided(w, active, grad_out, limit, end, d, decided_out, uncertain)
     if uncertain > REFERENCE_SHARE * d:
         gradient(X, r, np.ones(d, dtype=np.bool_), parallel, grad_out)
         return _refreshed(r, grad_out, ref_r, ref_grad, decided_out)
@@ -285,6 +279,17 @@ def bounded_gradient(X, r, w, active, parallel, l1, norms, ref_r, ref_grad, grad
     else:
         columns_serial(X, r, decided_out, uncertain, grad_out)
     return uncertain
+
+
+@kernel(inline=True)
+def _list_undecided(w, active, bound, limit, start, stop, decided_out, count):
+    """Append to decided_out[count:] the active features of start:stop that are non-zero or
+    whose bound is not below limit; returns the new count."""
+    for j in range(start, stop):
+        if active[j] and (w[j] != 0 or not bound[j] < limit):
+            decided_out[count] = j
+            count += 1
+    return count
 
 
 @kernel
