@@ -348,8 +348,14 @@ def fold_indices(y: np.ndarray, n_folds: int, stratified: bool, seed) -> list[np
 
 
 def held_out_error(loss: str, scoring: str, X, y, coefs, intercepts) -> np.ndarray:
-    """The error of every path point (rows of coefs) on (X, y): shape (K,)."""
-    z = X @ coefs.T + intercepts  # (n, K)
+    """The error of every path point (rows of coefs) on (X, y): shape (K,).
+
+    The predictions use only the features non-zero somewhere on the path, and np.einsum rather
+    than BLAS: the folds run in threads, and BLAS's threads spin for a while after each call,
+    taking the cores from the other folds' kernels (see validation.check_data).
+    """
+    support = np.flatnonzero(np.any(coefs != 0, axis=0))
+    z = np.einsum("nd,kd->nk", X[:, support], coefs[:, support]) + intercepts  # (n, K)
     y = y[:, None]
     if scoring == "mse":
         prediction = 1.0 / (1.0 + np.exp(-z)) if loss == "logistic" else z

@@ -489,9 +489,9 @@ def _absolute_tolerance(tol: float, scale: float, dtype) -> float:
 
 def fresh_bounds(n: int, d: int, dtype) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The state of ``coordinate.bounded_gradient`` before any column is read: column norms
-    unknown (-1), which makes its first call read every column and fill the reference
-    residual (N,) and reference gradient (D,)."""
-    return np.full(d, -1.0, dtype=dtype), np.empty(n, dtype=dtype), np.empty(d, dtype=dtype)
+    unknown (-1), which makes its first call read every column and fill the references:
+    residual and step (2, N), gradient and its step (2, D)."""
+    return np.full(d, -1.0, dtype=dtype), np.empty((2, n), dtype=dtype), np.empty((2, d), dtype=dtype)
 
 
 def thread_count(n_threads) -> int | None:

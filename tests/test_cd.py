@@ -143,7 +143,8 @@ def test_bounded_gradient_is_exact_where_it_decides_and_an_upper_bound_elsewhere
         np.testing.assert_array_equal(decided, np.arange(d))
         np.testing.assert_allclose(grad, exact(r0), rtol=rtol, atol=rtol * 1e-2)
         np.testing.assert_allclose(norms, np.linalg.norm(X.astype(np.float64), axis=0), rtol=rtol)
-        np.testing.assert_array_equal(ref_r, r0)
+        np.testing.assert_array_equal(ref_r, [r0, np.zeros(n)])
+        np.testing.assert_array_equal(ref_grad[1], np.zeros(d))
 
         # A small move of r: the bound settles most features.
         g1 = exact(r1)
@@ -160,14 +161,32 @@ def test_bounded_gradient_is_exact_where_it_decides_and_an_upper_bound_elsewhere
         assert np.all(w[bounded] == 0)
         assert np.all((np.abs(g1[bounded]) <= grad[bounded]) & (grad[bounded] < l1))
         assert np.all(grad[~active] == 0)
-        np.testing.assert_array_equal(ref_r, r0)
+        np.testing.assert_array_equal(ref_r[0], r0)
 
         # A large move: too many features are undecided, so every column is read again.
         assert coordinate.bounded_gradient(X, r2, w, active, parallel, l1, norms, ref_r, ref_grad, grad, decided) == d
         np.testing.assert_array_equal(decided, np.arange(d))
         np.testing.assert_allclose(grad, exact(r2), rtol=rtol, atol=rtol * 1e-2)
-        np.testing.assert_array_equal(ref_r, r2)
+        # The old reference is the far end of the step, with the difference of the gradients.
+        np.testing.assert_array_equal(ref_r[0], r2)
+        np.testing.assert_allclose(ref_r[1], r0 - r2, rtol=rtol, atol=rtol)
+        np.testing.assert_allclose(ref_grad[1], exact(r0) - exact(r2), rtol=rtol, atol=rtol * 1e-2)
         results.append(grad.copy())
+
+        # Further along the same line, plus a small move off it: the bound around the moved
+        # reference settles features that the one around r2 alone cannot.
+        r3 = (r2 + 0.5 * (r2 - r0) + 1e-3 * rng.standard_normal(n)).astype(dtype)
+        g3 = exact(r3)
+        l1 = dtype(np.quantile(np.abs(g3), 0.9))
+        plain = np.abs(exact(r2)) + norms * np.linalg.norm(r3 - r2) / n
+        plain_count = np.count_nonzero(active & ((w != 0) | (plain >= l1)))
+        read = coordinate.bounded_gradient(X, r3, w, active, parallel, l1, norms, ref_r, ref_grad, grad, decided)
+        must_read = active & ((w != 0) | (np.abs(g3) >= l1))
+        assert set(np.flatnonzero(must_read)) <= set(decided[:read])
+        assert read < 0.25 * d < plain_count
+        np.testing.assert_allclose(grad[decided[:read]], g3[decided[:read]], rtol=rtol, atol=rtol * 1e-2)
+        bounded = np.setdiff1d(np.flatnonzero(active), decided[:read])
+        assert np.all((np.abs(g3[bounded]) <= grad[bounded]) & (grad[bounded] < l1))
     np.testing.assert_allclose(results[0], results[1], rtol=rtol, atol=rtol * 1e-2)
 
 
