@@ -293,13 +293,17 @@ def bounded_gradient(X, r, w, active, parallel, l1, norms, ref_r, ref_grad, grad
     for start in range(0, end, SCAN_BLOCK):
         flagged = 0
         for j in range(start, start + SCAN_BLOCK):
-            bound = _feature_bound(ref_g[j], ref_dg[j], norms[j], beta, reach, reach_rest, slack) if active[j] else zero
+            bound = zero
+            if active[j]:
+                bound = _feature_bound(ref_g[j], ref_dg[j], norms[j], beta, reach, reach_rest, slack)
             grad_out[j] = bound
             flagged |= np.int64(w[j] != zero) | np.int64(not bound < limit)
         if flagged:
             uncertain = _list_undecided(w, active, grad_out, limit, start, start + SCAN_BLOCK, decided_out, uncertain)
     for j in range(end, d):
-        grad_out[j] = _feature_bound(ref_g[j], ref_dg[j], norms[j], beta, reach, reach_rest, slack) if active[j] else zero
+        grad_out[j] = zero
+        if active[j]:
+            grad_out[j] = _feature_bound(ref_g[j], ref_dg[j], norms[j], beta, reach, reach_rest, slack)
     uncertain = _list_undecided(w, active, grad_out, limit, end, d, decided_out, uncertain)
     if uncertain > REFERENCE_SHARE * d:
         gradient(X, r, np.ones(d, dtype=np.bool_), parallel, grad_out)
@@ -458,9 +462,11 @@ def weighted_gram(X, columns, centers, root_h, with_ones, scale):
     followed by root_h itself when with_ones (the intercept's column); symmetric (M, M).
 
     W is built GRAM_ROWS rows at a time into a small C-ordered block that stays in L1, and
-    each row of the block adds its outer product: a run of multiply-adds over contiguous
-    memory, which LLVM vectorizes, where a dot product per entry is a chain of dependent
-    additions that it may not reorder (5x slower at M = 60).
+    the block's rows add their outer products four at a time: a run of multiply-adds over
+    contiguous memory, which LLVM vectorizes, where a dot product per entry is a chain of
+    dependent additions that it may not reorder (5x slower at M = 60). Four rows per sweep
+    load and store the (M, M) result once per four rows instead of once per row: 1.75x faster
+    at N = 200, M = 150.
     """
     n = X.shape[0]
     count = columns.shape[0]
@@ -486,7 +492,8 @@ def weighted_gram(X, columns, centers, root_h, with_ones, scale):
                 v2 = block[i + 2, a]
                 v3 = block[i + 3, a]
                 for c in range(a + 1):
-                    out[a, c] += (v0 * block[i, c] + v1 * block[i + 1, c]) + (v2 * block[i + 2, c] + v3 * block[i + 3, c])
+                    out[a, c] += ((v0 * block[i, c] + v1 * block[i + 1, c])
+                                  + (v2 * block[i + 2, c] + v3 * block[i + 3, c]))
             i += 4
         for i in range(i, rows):
             for a in range(m):
@@ -1488,9 +1495,10 @@ def cd_solve(loss, X, y, w, b, l1, l2, fit_intercept, max_epochs, tol, criterion
     ws, decided (D,) int64 are work arrays; norms (D,), ref_r (2, N) and ref_grad (2, D) are the
     state of :func:`bounded_gradient`, which a path carries from one lambda to the next (a
     fresh state: norms[0] = -1; ref_r and ref_grad are then written before they are read).
-    history_out (max_epochs + 1,) or (0,) receives the objective at each certificate. grad holds the loss gradient at the returned point, or for the features
-    whose bound settled them an upper bound of its size below l1. Returns (epochs, outer iterations, b, status, objective, gap, gradient
-    norm), the last three at the returned (w, b).
+    history_out (max_epochs + 1,) or (0,) receives the objective at each certificate. grad
+    holds the loss gradient at the returned point, or for the features whose bound settled
+    them an upper bound of its size below l1. Returns (epochs, outer iterations, b, status,
+    objective, gap, gradient norm), the last three at the returned (w, b).
     """
     n, d = X.shape
     zero = X.dtype.type(0.0)
