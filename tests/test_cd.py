@@ -117,14 +117,50 @@ def test_full_gradient_and_predictor_match_numpy():
     np.testing.assert_allclose(z, X @ w + 0.7, rtol=1e-12)
 
 
+@pytest.mark.parametrize("where", [[], [0], [63, 64], [5, 127, 128, 250, 299], list(range(0, 300, 7))])
+def test_sparse_scans_find_every_non_zero_coefficient(where):
+    # The scans skip blocks of 64 coefficients that hold no non-zero: non-zeros at the
+    # blocks' edges, in the last (partial) block, and in every block.
+    n, d = 30, 300
+    rng = np.random.default_rng(len(where))
+    X = np.asfortranarray(rng.standard_normal((n, d)))
+    w = np.zeros(d)
+    w[where] = rng.standard_normal(len(where))
+    out = np.full(d, -1, dtype=np.int64)
+    count = coordinate.nonzero_features(w, out)
+    np.testing.assert_array_equal(out[:count], where)
+    mask = np.zeros(d, bool)
+    mask[where] = True
+    assert coordinate.nonzero_features(mask, out) == len(where)
+    np.testing.assert_array_equal(out[:len(where)], where)
+    z = np.empty(n)
+    coordinate.predictor(X, w, -0.3, z)
+    np.testing.assert_allclose(z, X @ w - 0.3, rtol=1e-12, atol=1e-12)
+    # Constant columns: their weight moves into the intercept, and X w + b stays.
+    flat = X.copy(order="F")
+    flat[:, where[::2]] = 2.5
+    w_flat = w.copy()
+    b = coordinate.drop_flat_columns(flat, w_flat, 0.4, True)
+    np.testing.assert_array_equal(np.flatnonzero(w_flat), where[1::2])
+    np.testing.assert_allclose(flat @ w_flat + b, flat @ w + 0.4, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("screened", [False, True])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_bounded_gradient_is_exact_where_it_decides_and_an_upper_bound_elsewhere(dtype):
+def test_bounded_gradient_is_exact_where_it_decides_and_an_upper_bound_elsewhere(dtype, screened):
     n, d = 40, 300
     rng = np.random.default_rng(6)
     X = np.asfortranarray(rng.standard_normal((n, d)).astype(dtype))
     r0 = rng.standard_normal(n).astype(dtype)
     w = np.where(np.arange(d) % 50 == 0, 0.5, 0.0).astype(dtype)
-    active = np.arange(d) % 7 != 3
+    # A screened solve's features, or all of them (the block scan over every feature).
+    active = np.arange(d) % 7 != 3 if screened else np.ones(d, bool)
+    members = np.flatnonzero(active)
+    n_members = members.size
+
+    def bounded_gradient(r, l1):
+        return coordinate.bounded_gradient(X, r, w, members, n_members, parallel, l1, norms, ref_r, ref_grad, grad,
+                                           decided)
     rtol = 1e-12 if dtype == np.float64 else 2e-5
 
     def exact(r):
@@ -138,8 +174,7 @@ def test_bounded_gradient_is_exact_where_it_decides_and_an_upper_bound_elsewhere
         grad = np.empty(d, dtype)
         decided = np.empty(d, np.int64)
         # No norms yet: every column is read, inactive ones included, and r0 becomes the reference.
-        assert coordinate.bounded_gradient(X, r0, w, active, parallel, dtype(0.1), norms, ref_r, ref_grad, grad,
-                                           decided) == d
+        assert bounded_gradient(r0, dtype(0.1)) == d
         np.testing.assert_array_equal(decided, np.arange(d))
         np.testing.assert_allclose(grad, exact(r0), rtol=rtol, atol=rtol * 1e-2)
         np.testing.assert_allclose(norms, np.linalg.norm(X.astype(np.float64), axis=0), rtol=rtol)
@@ -149,7 +184,8 @@ def test_bounded_gradient_is_exact_where_it_decides_and_an_upper_bound_elsewhere
         # A small move of r: the bound settles most features.
         g1 = exact(r1)
         l1 = dtype(np.quantile(np.abs(g1), 0.9))
-        read = coordinate.bounded_gradient(X, r1, w, active, parallel, l1, norms, ref_r, ref_grad, grad, decided)
+        before = grad.copy()
+        read = bounded_gradient(r1, l1)
         assert 0 < read < 0.25 * d
         must_read = active & ((w != 0) | (np.abs(g1) >= l1))
         # The decided list: increasing, holding every feature that must be read.
@@ -160,11 +196,12 @@ def test_bounded_gradient_is_exact_where_it_decides_and_an_upper_bound_elsewhere
         assert bounded.sum() >= d // 2
         assert np.all(w[bounded] == 0)
         assert np.all((np.abs(g1[bounded]) <= grad[bounded]) & (grad[bounded] < l1))
-        assert np.all(grad[~active] == 0)
+        # The features outside the screened set are not looked at.
+        np.testing.assert_array_equal(grad[~active], before[~active])
         np.testing.assert_array_equal(ref_r[0], r0)
 
         # A large move: too many features are undecided, so every column is read again.
-        assert coordinate.bounded_gradient(X, r2, w, active, parallel, l1, norms, ref_r, ref_grad, grad, decided) == d
+        assert bounded_gradient(r2, l1) == d
         np.testing.assert_array_equal(decided, np.arange(d))
         np.testing.assert_allclose(grad, exact(r2), rtol=rtol, atol=rtol * 1e-2)
         # The old reference is the far end of the step, with the difference of the gradients.
@@ -180,7 +217,7 @@ def test_bounded_gradient_is_exact_where_it_decides_and_an_upper_bound_elsewhere
         l1 = dtype(np.quantile(np.abs(g3), 0.9))
         plain = np.abs(exact(r2)) + norms * np.linalg.norm(r3 - r2) / n
         plain_count = np.count_nonzero(active & ((w != 0) | (plain >= l1)))
-        read = coordinate.bounded_gradient(X, r3, w, active, parallel, l1, norms, ref_r, ref_grad, grad, decided)
+        read = bounded_gradient(r3, l1)
         must_read = active & ((w != 0) | (np.abs(g3) >= l1))
         assert set(np.flatnonzero(must_read)) <= set(decided[:read])
         assert read < 0.25 * d < plain_count

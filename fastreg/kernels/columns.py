@@ -10,17 +10,50 @@ from numba import prange
 from .._jit import kernel
 
 
+# Scans for the non-zero coefficients of a sparse w go by blocks of this many: a count over
+# the block, which LLVM vectorizes, and one branch per feature only in the blocks that hold
+# one (7129 features, 21 non-zero: 4.5 to 1.7 us).
+NONZERO_BLOCK = 64
+
+
+@kernel(inline=True)
+def block_has_nonzero(w, start, stop):
+    """Whether any of w[start:stop] is non-zero."""
+    count = 0
+    for j in range(start, stop):
+        count += w[j] != 0
+    return count > 0
+
+
+@kernel
+def nonzero_features(w, out):
+    """Write the j with w_j != 0 to out[:count], in increasing order; returns count."""
+    count = 0
+    for start in range(0, w.shape[0], NONZERO_BLOCK):
+        stop = min(start + NONZERO_BLOCK, w.shape[0])
+        if block_has_nonzero(w, start, stop):
+            for j in range(start, stop):
+                if w[j] != 0:
+                    out[count] = j
+                    count += 1
+    return count
+
+
 @kernel
 def predictor(X, w, b, z_out):
     """z = X w + b, adding only the columns with w_j != 0; X (N, D) Fortran, z_out (N,)."""
     n, d = X.shape
     for i in range(n):
         z_out[i] = b
-    for j in range(d):
-        wj = w[j]
-        if wj != 0:
-            for i in range(n):
-                z_out[i] += wj * X[i, j]
+    for start in range(0, d, NONZERO_BLOCK):
+        stop = min(start + NONZERO_BLOCK, d)
+        if not block_has_nonzero(w, start, stop):
+            continue
+        for j in range(start, stop):
+            wj = w[j]
+            if wj != 0:
+                for i in range(n):
+                    z_out[i] += wj * X[i, j]
 
 
 @kernel

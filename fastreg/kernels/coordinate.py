@@ -27,7 +27,7 @@ from numba import prange
 
 from .._jit import kernel
 from . import fused
-from .columns import column_dot, gradient, predictor
+from .columns import NONZERO_BLOCK, block_has_nonzero, column_dot, gradient, nonzero_features, predictor
 
 # The first working set holds WORKING_SET_START features, or one in WORKING_SET_START_SHARE
 # of them if that is more (fewer if fewer violate the conditions). Each outer iteration costs
@@ -221,7 +221,7 @@ def gradient_with_norms_parallel(X, r, norms, grad_out):
 
 
 @kernel
-def bounded_gradient(X, r, w, active, parallel, l1, norms, ref_r, ref_grad, grad_out, decided_out):
+def bounded_gradient(X, r, w, members, n_members, parallel, l1, norms, ref_r, ref_grad, grad_out, decided_out):
     """The loss gradient X^T r / N where it can decide the certificate, a bound elsewhere.
 
     ref_grad[0] = X^T ref_r[0] / N was computed exactly at an earlier residual ref_r[0] (N,),
@@ -241,13 +241,16 @@ def bounded_gradient(X, r, w, active, parallel, l1, norms, ref_r, ref_grad, grad
     ||r - ref_r[0]||; each feature takes the smaller of the two bounds. Over the paths of
     leukemia, colon-cancer, arcene and 200 x 20000, this cut the columns read 2x to 3x.
 
-    When more than REFERENCE_SHARE of the features would need their columns, or the norms
-    are not known yet (norms[0] < 0), every column is read and r becomes the reference
-    (a refresh: every feature gets its exact gradient, active or not). Otherwise features
-    outside active get 0. D >= 1. decided_out (D,) int64 receives, in increasing order, the
-    features whose columns were read: every feature with w_j != 0 or |grad_j| >= l1 is among
-    them, and the others add nothing to the certificate (:func:`certificate_terms`) or to the
-    working set. ref_r (2, N) and ref_grad (2, D). Returns how many columns were read.
+    Only the features members[:n_members] (increasing) take part, or all D when n_members =
+    D (members is then not read): a screened solve's certificates cost O(its features), not
+    O(D). The others' grad_out entries are left as they are. When more than REFERENCE_SHARE
+    of the D features would need their columns, or the norms are not known yet (norms[0] <
+    0), every column is read and r becomes the reference (a refresh: every feature gets its
+    exact gradient, member or not). D >= 1. decided_out (D,) int64 receives, in increasing
+    order, the features whose columns were read: every member with w_j != 0 or |grad_j| >= l1
+    is among them, and the others add nothing to the certificate (:func:`certificate_terms`)
+    or to the working set. ref_r (2, N) and ref_grad (2, D). Returns how many columns were
+    read.
     """
     n, d = X.shape
     zero = X.dtype.type(0.0)
@@ -285,26 +288,31 @@ def bounded_gradient(X, r, w, active, parallel, l1, norms, ref_r, ref_grad, grad
     slack = X.dtype.type(128.0) * eps * abs(beta) * l1
     ref_g = ref_grad[0]
     ref_dg = ref_grad[1]
-    # By blocks of SCAN_BLOCK features: the bounds and a flag of whether any feature of the
-    # block is undecided, in a loop that LLVM vectorizes, then the list from the few blocks
-    # flagged. One branch per feature cost leukemia's certificates 2 ns per feature.
     uncertain = 0
-    end = d - d % SCAN_BLOCK
-    for start in range(0, end, SCAN_BLOCK):
-        flagged = 0
-        for j in range(start, start + SCAN_BLOCK):
-            bound = zero
-            if active[j]:
-                bound = _feature_bound(ref_g[j], ref_dg[j], norms[j], beta, reach, reach_rest, slack)
+    if n_members < d:
+        for k in range(n_members):
+            j = members[k]
+            bound = _feature_bound(ref_g[j], ref_dg[j], norms[j], beta, reach, reach_rest, slack)
             grad_out[j] = bound
-            flagged |= np.int64(w[j] != zero) | np.int64(not bound < limit)
-        if flagged:
-            uncertain = _list_undecided(w, active, grad_out, limit, start, start + SCAN_BLOCK, decided_out, uncertain)
-    for j in range(end, d):
-        grad_out[j] = zero
-        if active[j]:
+            if w[j] != zero or not bound < limit:
+                decided_out[uncertain] = j
+                uncertain += 1
+    else:
+        # By blocks of SCAN_BLOCK features: the bounds and a flag of whether any feature of
+        # the block is undecided, in a loop that LLVM vectorizes, then the list from the few
+        # blocks flagged. One branch per feature cost leukemia's certificates 2 ns per feature.
+        end = d - d % SCAN_BLOCK
+        for start in range(0, end, SCAN_BLOCK):
+            flagged = False
+            for j in range(start, start + SCAN_BLOCK):
+                bound = _feature_bound(ref_g[j], ref_dg[j], norms[j], beta, reach, reach_rest, slack)
+                grad_out[j] = bound
+                flagged = flagged | (w[j] != zero) | (not bound < limit)
+            if flagged:
+                uncertain = _list_undecided(w, grad_out, limit, start, start + SCAN_BLOCK, decided_out, uncertain)
+        for j in range(end, d):
             grad_out[j] = _feature_bound(ref_g[j], ref_dg[j], norms[j], beta, reach, reach_rest, slack)
-    uncertain = _list_undecided(w, active, grad_out, limit, end, d, decided_out, uncertain)
+        uncertain = _list_undecided(w, grad_out, limit, end, d, decided_out, uncertain)
     if uncertain > REFERENCE_SHARE * d:
         gradient(X, r, np.ones(d, dtype=np.bool_), parallel, grad_out)
         # The old reference becomes the step's far end.
@@ -328,11 +336,11 @@ def _feature_bound(ref_g, ref_dg, norm, beta, reach, reach_rest, slack):
 
 
 @kernel(inline=True)
-def _list_undecided(w, active, bound, limit, start, stop, decided_out, count):
-    """Append to decided_out[count:] the active features of start:stop that are non-zero or
-    whose bound is not below limit; returns the new count."""
+def _list_undecided(w, bound, limit, start, stop, decided_out, count):
+    """Append to decided_out[count:] the features of start:stop that are non-zero or whose
+    bound is not below limit; returns the new count."""
     for j in range(start, stop):
-        if active[j] and (w[j] != 0 or not bound[j] < limit):
+        if w[j] != 0 or not bound[j] < limit:
             decided_out[count] = j
             count += 1
     return count
@@ -591,8 +599,9 @@ def tangent_step(loss, X, y, w, b, lam, lam_new, l1_ratio, fit_intercept):
     zero = X.dtype.type(0.0)
     one = X.dtype.type(1.0)
     inv_n = one / X.dtype.type(n)
-    support = np.flatnonzero(w)
-    count = support.shape[0]
+    support = np.empty(w.shape[0], dtype=np.int64)
+    count = nonzero_features(w, support)
+    support = support[:count]
     if count == 0 or count > n:
         return b
     m = count + 1 if fit_intercept else count
@@ -1464,18 +1473,23 @@ def drop_flat_columns(X, w, b, fit_intercept):
     never closes. Only the columns with w_j != 0 are read.
     """
     zero = X.dtype.type(0.0)
-    for j in range(X.shape[1]):
-        if w[j] == zero:
+    d = X.shape[1]
+    for start in range(0, d, NONZERO_BLOCK):
+        stop = min(start + NONZERO_BLOCK, d)
+        if not block_has_nonzero(w, start, stop):
             continue
-        value = X[0, j]
-        flat = fit_intercept or value == zero
-        i = 1
-        while flat and i < X.shape[0]:
-            flat = X[i, j] == value
-            i += 1
-        if flat:
-            b += value * w[j]
-            w[j] = zero
+        for j in range(start, stop):
+            if w[j] == zero:
+                continue
+            value = X[0, j]
+            flat = fit_intercept or value == zero
+            i = 1
+            while flat and i < X.shape[0]:
+                flat = X[i, j] == value
+                i += 1
+            if flat:
+                b += value * w[j]
+                w[j] = zero
     return b
 
 
@@ -1497,8 +1511,9 @@ def cd_solve(loss, X, y, w, b, l1, l2, fit_intercept, max_epochs, tol, criterion
     fresh state: norms[0] = -1; ref_r and ref_grad are then written before they are read).
     history_out (max_epochs + 1,) or (0,) receives the objective at each certificate. grad
     holds the loss gradient at the returned point, or for the features whose bound settled
-    them an upper bound of its size below l1. Returns (epochs, outer iterations, b, status,
-    objective, gap, gradient norm), the last three at the returned (w, b).
+    them an upper bound of its size below l1 (0 for the screened-out ones if it stops before
+    the full certificate). Returns (epochs, outer iterations, b, status, objective, gap,
+    gradient norm), the last three at the returned (w, b).
     """
     n, d = X.shape
     zero = X.dtype.type(0.0)
@@ -1513,7 +1528,10 @@ def cd_solve(loss, X, y, w, b, l1, l2, fit_intercept, max_epochs, tol, criterion
     epochs = 0
     outer = 0
     status = fused.MAX_ITER
-    screened = not np.all(active)
+    screened = np.sum(active) < d
+    # The certificates of the screened solve look at its features only.
+    members = np.empty(d if screened else 0, dtype=np.int64)
+    n_members = nonzero_features(active, members) if screened else d
     set_stop = X.dtype.type(np.inf)
     while True:
         if loss == fused.SQUARED:
@@ -1527,7 +1545,7 @@ def cd_solve(loss, X, y, w, b, l1, l2, fit_intercept, max_epochs, tol, criterion
             if fit_intercept:
                 b += shift_to_optimal_intercept(loss, z, y)
             loss_mean = logistic_state(z, y, r, h, np.empty(0, dtype=X.dtype))
-        n_decided = bounded_gradient(X, r, w, active, parallel, l1, norms, ref_r, ref_grad, grad, decided)
+        n_decided = bounded_gradient(X, r, w, members, n_members, parallel, l1, norms, ref_r, ref_grad, grad, decided)
         penalty_value, grad_norm, grad_max, excess_sum, nnz = certificate_terms(w, grad, decided, n_decided, l1, l2)
         value = loss_mean + penalty_value
         if fit_intercept:
@@ -1545,6 +1563,7 @@ def cd_solve(loss, X, y, w, b, l1, l2, fit_intercept, max_epochs, tol, criterion
                 # working sets from there.
                 active[:] = True
                 screened = False
+                n_members = d
                 continue
             status = fused.CONVERGED
             break
@@ -1583,6 +1602,10 @@ def cd_solve(loss, X, y, w, b, l1, l2, fit_intercept, max_epochs, tol, criterion
             size = min(d, 2 * size)
         else:
             outer += 1
+    if screened:
+        # Stopped before the full certificate: the screened-out features' entries are stale.
+        for j in range(d):
+            grad[j] = grad[j] if active[j] else zero
     return epochs, outer, b, status, value, gap, grad_norm
 
 
