@@ -522,8 +522,12 @@ def numba_threads(count: int):
 
 
 def _divergence_message(solver, step, lr, loss, X, l2, fit_intercept, n_iter, value) -> str:
-    safe = 1.0 / lipschitz_constant(X, loss, l2, fit_intercept)
     what = "became non-finite" if not np.isfinite(value) else f"grew to {value:.3g}"
+    if solver == "cd":
+        # cd takes no step size: only overflow in the sample state gets it here.
+        return (f"cd diverged after {n_iter} epochs: the objective {what}; X's scale overflowed the "
+                "solver's arithmetic: standardize X's columns (or pass float64 instead of float32).")
+    safe = 1.0 / lipschitz_constant(X, loss, l2, fit_intercept)
     advice = (
         f"lr={step:.3g} is too large for this problem; a step of at most {safe:.3g} (= 1/L) "
         "converges: pass lr=None to use it."

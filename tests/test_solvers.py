@@ -173,6 +173,15 @@ def test_too_large_a_step_raises_with_the_step_it_needs():
             fastreg.fit(X, y, loss="squared", solver=solver, lr=10 / lipschitz, max_iter=1000)
 
 
+def test_cd_divergence_message_names_the_data_not_a_step():
+    # cd has no step size (nor an lr argument that it would use): its message must not
+    # suggest one, and must not fail on the step that cd never set.
+    X, _ = make_problem("squared", 20, 3)
+    message = solvers._divergence_message("cd", float("nan"), None, "squared", X, 0.0, True, 7, float("inf"))
+    assert "after 7 epochs" in message and "non-finite" in message and "standardize" in message
+    assert "lr" not in message and "nan" not in message
+
+
 @pytest.mark.parametrize("loss", ["logistic", "squared"])
 def test_float32_solves_in_float32_and_agrees_with_float64(loss):
     X, y = make_problem(loss, 100, 10, seed=8)
