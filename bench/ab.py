@@ -16,6 +16,11 @@ machine: two runs minutes apart can differ by 1.5x.
 ``--solves`` times cold solves instead, the settings of bench/peers.py: without and with
 intercept, at lambda_max / 10 and lambda_max / 100, with each version's epoch count. The
 problems are those of bench/peers.py ("wide" is 200 x 20000, "tall" 100000 x 200).
+
+``--gd 100000x100 40000x250 ...`` times instead the fused gradient step of bench/targets.py
+(a logistic gd solve, per iteration) of both versions on those shapes (C order; "F" after a
+shape for Fortran order), on one and on all threads, in turns with one read of X, whose
+time each is also given as a multiple of.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ import time
 import warnings
 from pathlib import Path
 
+import numba
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,6 +45,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(ROOT))
 
 import fastreg
+from bench import workloads
 from bench.datasets import load_shared
 from bench.paths import MIN_RATIO, N_LAMBDAS
 from bench.peers import correlated, textbook
@@ -112,6 +119,45 @@ def compare_solves(versions, X, y, loss, problem, tol, repeats):
                   flush=True)
 
 
+def parse_shape(text: str):
+    """(N, D, Fortran order?) from "NxD" or "NxDF"."""
+    fortran = text.endswith("F")
+    try:
+        n, d = (int(part) for part in text.rstrip("F").split("x"))
+    except ValueError:
+        n = d = 0
+    if n < 1 or d < 1:
+        raise argparse.ArgumentTypeError(f"a shape is NxD or NxDF with N, D >= 1, e.g. 100000x100, not {text!r}")
+    return n, d, fortran
+
+
+def compare_gd(old_kernels, shapes, repeats):
+    """Print old and new time per gd iteration against one read of X, on 1 and all threads."""
+    threads = sorted({1, numba.config.NUMBA_NUM_THREADS})
+    print(f"{'shape':<14} {'threads':>7} {'old us':>10} {'new us':>10} {'new/old':>7} {'old/read':>8} {'new/read':>8}"
+          f"  (per iteration, median of {repeats})")
+    for n, d, fortran in shapes:
+        X, y, lr = workloads.problem(n, d)
+        if fortran:
+            X = np.asfortranarray(X)
+        k = workloads.iterations_for(n, d)
+        for count in threads:
+            calls = {"old": workloads.numba_solver(X, y, lr, k, count, kernels=old_kernels),
+                     "new": workloads.numba_solver(X, y, lr, k, count),
+                     "read": lambda: workloads.read_once(X, count)}
+
+            def timed(call):
+                start = time.perf_counter()
+                call()
+                return time.perf_counter() - start
+
+            runs = take_turns(calls, timed, repeats)
+            old, new = (statistics.median(runs[name]) / k for name in ("old", "new"))
+            read = statistics.median(runs["read"])
+            print(f"{f'{n}x{d}' + (' F' if fortran else ''):<14} {count:>7} {old * 1e6:>10.2f} {new * 1e6:>10.2f}"
+                  f" {new / old:>7.2f} {old / read:>8.2f} {new / read:>8.2f}", flush=True)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("revision", help="the git revision to compare the working tree with")
@@ -121,9 +167,14 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=5, help="timed rounds after the warm-up round")
     parser.add_argument("--solves", action="store_true",
                         help="cold solves with and without intercept at lambda_max / 10 and / 100 instead of paths")
+    parser.add_argument("--gd", nargs="+", type=parse_shape, metavar="NxD[F]",
+                        help="the fused gradient step per iteration on these shapes instead of paths")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as folder:
         old = export_old(args.revision, Path(folder))
+        if args.gd:
+            compare_gd(importlib.import_module("fastreg_old.kernels.fused"), args.gd, args.repeats)
+            return
         versions = {"old": old, "new": fastreg}
         if args.solves:
             print(f"{'problem':<14} {'loss':<9} {'intercept':<9} {'lambda':<7} {'old':>9} {'new':>9} {'new/old':>7}"

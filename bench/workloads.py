@@ -55,18 +55,21 @@ def numpy_solve(X, y, lr, n_iter):
     return reference.gd_solve("logistic", X, y, np.zeros(X.shape[1]), 0.0, lr, L1, L2, True, False, n_iter)
 
 
-def numba_solver(X, y, lr, n_iter, threads: int):
-    """A callable running n_iter fused gradient steps inside one Numba call on ``threads`` threads."""
+def numba_solver(X, y, lr, n_iter, threads: int, kernels=fused):
+    """A callable running n_iter fused gradient steps inside one Numba call on ``threads`` threads.
+
+    ``kernels`` is the module of the fused kernels: another version's, for bench/ab.py.
+    """
     n, d = X.shape
     z, grad = np.empty(n), np.empty(d)
-    partial = fused.partial_gradients(threads, d, X.dtype)
+    partial = kernels.partial_gradients(threads, d, X.dtype)
     history = np.empty(0)
 
     def solve():
         w = np.zeros(d)
         with numba_threads(threads):
-            return fused.gd_solve(fused.LOGISTIC, X, y, w, 0.0, lr, L1, L2, True, False, n_iter, 0.0,
-                                  fused.DUALITY_GAP, 10, z, partial, grad, history)
+            return kernels.gd_solve(kernels.LOGISTIC, X, y, w, 0.0, lr, L1, L2, True, False, n_iter, 0.0,
+                                    kernels.DUALITY_GAP, 10, z, partial, grad, history)
 
     return solve
 
@@ -113,13 +116,19 @@ def read_sum_parallel(a, n_blocks):
     return partial.sum()
 
 
+def read_once(array: np.ndarray, threads: int):
+    """One full read of ``array`` (any layout, read in memory order) on ``threads`` threads."""
+    flat = array.reshape(-1, order="A")
+    if threads > 1:
+        with numba_threads(threads):
+            return read_sum_parallel(flat, threads)
+    return read_sum(flat)
+
+
 def read_bandwidth(array: np.ndarray, threads: int, repeats: int = 7) -> float:
     """Median bytes per second of a full read of ``array`` on ``threads`` threads."""
     def once():
-        if threads > 1:
-            with numba_threads(threads):
-                return read_sum_parallel(array, threads)
-        return read_sum(array)
+        return read_once(array, threads)
 
     once()
     return array.nbytes / median_seconds(once, repeats)

@@ -106,5 +106,34 @@ def test_ab_solves_time_each_setting_of_the_peer_table(capsys):
             fit_intercept=row[2] == "yes", tol=1e-6, max_iter=10**6).n_iter
 
 
+@pytest.mark.parametrize("text", ["20x", "0x5", "2x-1", "axb", "1x2x3"])
+def test_ab_refuses_a_shape_that_is_not_n_by_d(text):
+    import argparse
+
+    from bench import ab
+
+    with pytest.raises(argparse.ArgumentTypeError, match="NxD"):
+        ab.parse_shape(text)
+
+
+def test_ab_gd_times_each_shape_on_one_and_all_threads(capsys):
+    import numba
+
+    from bench import ab
+    from fastreg.kernels import fused
+
+    assert ab.parse_shape("30x7F") == (30, 7, True) and ab.parse_shape("30x7") == (30, 7, False)
+    ab.compare_gd(fused, [(30, 7, False), (30, 7, True)], 1)
+    rows = [line.split() for line in capsys.readouterr().out.splitlines()[1:]]
+    threads = sorted({1, numba.config.NUMBA_NUM_THREADS})
+    assert [(" ".join(row[:-6]), row[-6]) for row in rows] == [(label, str(count)) for label in ("30x7", "30x7 F")
+                                                               for count in threads]
+    for row in rows:
+        old, new, ratio = (float(value) for value in row[-5:-2])
+        assert old > 0.005 and new > 0
+        # The printed ratio agrees with the printed times up to their rounding to 0.01.
+        assert (new - 0.005) / (old + 0.005) - 0.005 <= ratio <= (new + 0.005) / (old - 0.005) + 0.005
+
+
 def test_finds_scipy_answers_for_the_interpreter_it_is_given():
     assert workloads.finds_scipy(sys.executable) == (importlib.util.find_spec("scipy") is not None)

@@ -56,6 +56,15 @@ def test_gradient_with_prefetch_matches_reference(loss, blocks):
 
 
 @pytest.mark.parametrize("loss", LOSSES)
+@pytest.mark.parametrize("blocks", [1, 2])
+def test_gradient_of_streamed_rows_matches_reference(loss, blocks):
+    n, d = 4_099, 520  # 17 MB of 4 kB rows, and a rest of 3 rows after the blocks of 4
+    X, y = make_problem(loss, n, d)
+    assert fused.streams_rows(X) and not fused.streams_rows(X[:1_000])
+    assert_gradient_matches_reference(loss, X, y, start(d), -0.3, blocks)
+
+
+@pytest.mark.parametrize("loss", LOSSES)
 def test_parallel_pass_is_reproducible(loss):
     X, y = make_problem(loss, 501, 37)
     w = start(37)
