@@ -176,8 +176,9 @@ def test_tiled_gd_matches_reference(loss, shape, blocks):
 @pytest.mark.parametrize("shape", [(50, 2 * fused.COLUMN_TILE + 7), (300, 1030), (3, 4099)])
 @pytest.mark.parametrize("blocks", [1, 2, 3])
 def test_column_gd_matches_reference(loss, shape, blocks):
-    # 50 rows: columns short enough for prefetch hints, three tiles and a rest of 3 columns
-    # after the groups of 4; 300 rows: no hints; 3 rows: hints for hundreds of columns ahead.
+    # 50 rows: three runs of COLUMN_TILE columns and a rest of 3 columns after the groups of
+    # 4; 300 rows: a second run of 6 columns (a group of 4, a rest of 2); 3 rows: columns
+    # shorter than a vector.
     n, d = shape
     X, y = make_problem(loss, n, d)
     X = np.asfortranarray(X)
