@@ -48,15 +48,6 @@ def test_gradient_matches_reference(loss, shape, blocks, layout):
 
 @pytest.mark.parametrize("loss", LOSSES)
 @pytest.mark.parametrize("blocks", [1, 2])
-def test_gradient_with_prefetch_matches_reference(loss, blocks):
-    n, d = 40_003, 17  # 5.4 MB of narrow rows, and a rest of 3 rows after the blocks of 4
-    X, y = make_problem(loss, n, d)
-    assert fused.prefetch_distance(X) > 0
-    assert_gradient_matches_reference(loss, X, y, start(d), -0.3, blocks)
-
-
-@pytest.mark.parametrize("loss", LOSSES)
-@pytest.mark.parametrize("blocks", [1, 2])
 def test_gradient_of_streamed_rows_matches_reference(loss, blocks):
     n, d = 4_099, 520  # 17 MB of 4 kB rows, and a rest of 3 rows after the blocks of 4
     X, y = make_problem(loss, n, d)

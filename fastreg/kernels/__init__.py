@@ -7,8 +7,8 @@
   passed as arguments defeat ``cache=True``.
 - ``coordinate`` holds the coordinate-descent solver; ``columns`` the passes over a
   Fortran-ordered X's columns that it shares with ``fused``; ``layout`` the copy of a
-  C-ordered X into the Fortran order cd reads; ``prefetch`` the memory hints of the passes;
-  ``vecmath`` the exp and log that the logistic loss's loops vectorize.
+  C-ordered X into the Fortran order cd reads; ``vecmath`` the exp and log that the logistic
+  loss's loops vectorize.
 
 Kernels never raise or warn and never import anything of fastreg but other kernels and
 ``_jit``; they return numbers and status codes that ``fastreg.solvers`` interprets.

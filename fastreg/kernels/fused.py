@@ -24,7 +24,6 @@ from numba import prange
 
 from .._jit import kernel
 from . import columns, logistic, squared
-from .prefetch import prefetch_row
 
 LOGISTIC = 0
 SQUARED = 1
@@ -33,15 +32,6 @@ SQUARED = 1
 MAX_ITER = 0
 CONVERGED = 1
 DIVERGED = 2
-
-# Software prefetch in the row-wise pass (see prefetch_distance): only for X of at least
-# PREFETCH_MIN_BYTES (below, X stays in the caches and the hints only cost instructions) with
-# rows of at most PREFETCH_MAX_ROW_BYTES, asking for the rows PREFETCH_AHEAD_BYTES ahead.
-# Measured on 100000 x {20, 50, 100}, 50000 x 200, 20000 x 400 and 10000 x 1000, float64 and
-# float32, against 4, 8 and 16 kB ahead.
-PREFETCH_MIN_BYTES = 4 * 1024 * 1024
-PREFETCH_MAX_ROW_BYTES = 2048
-PREFETCH_AHEAD_BYTES = 2048
 
 # The row-wise pass takes the logistic loss's rows in blocks of BLOCK_ROWS when a row takes
 # at most BLOCK_MAX_ROW_BYTES (the block then stays in L1 between its two sweeps), so that
@@ -156,20 +146,6 @@ def _row_terms(loss, z, y, want_loss):
     return z - z, residual(loss, z, y)
 
 
-@kernel
-def prefetch_distance(X):
-    """Rows ahead of the current block that :func:`fused_rows` asks the memory for, or 0 (no hints).
-
-    Hints pay only when X comes from memory and its rows are narrow: a wide row streams long
-    enough for the hardware prefetcher, and hints for a block of wide rows arrive in a burst
-    that stalls the core (10000 x 1000: 8 % slower with them).
-    """
-    row_bytes = X.shape[1] * X.itemsize
-    if X.size * X.itemsize < PREFETCH_MIN_BYTES or row_bytes > PREFETCH_MAX_ROW_BYTES:
-        return 0
-    return max(4, PREFETCH_AHEAD_BYTES // row_bytes)
-
-
 @kernel(inline=True)
 def _dot_four(X, w, b, i, z_out):
     """z_out[i:i + 4] = X[i:i + 4] w + b, also returned: one sweep over w for four rows."""
@@ -198,7 +174,7 @@ def _add_four(X, i, r0, r1, r2, r3, grad_out):
 
 
 @kernel
-def fused_rows(loss, X, y, w, b, ahead, want_loss, z_out, grad_out):
+def fused_rows(loss, X, y, w, b, want_loss, z_out, grad_out):
     """The fused pass over every row of X (N, D); y (N,), w (D,), z_out (N,), grad_out (D,).
 
     Writes z_out[i] = X[i] w + b and adds sum_i r_i X[i] to grad_out; returns the sums of the
@@ -207,8 +183,10 @@ def fused_rows(loss, X, y, w, b, ahead, want_loss, z_out, grad_out):
     accumulators hide the multiply-add latency) and one sweep adds four rows to the gradient,
     so w and the gradient cross the cache once per four rows instead of once per row. X is
     indexed in two dimensions throughout: row slices cost a reference count each and kept
-    LLVM from vectorizing the sweeps (3x slower on 1000 x 100 in cache). ``ahead`` is
-    :func:`prefetch_distance` of the whole X.
+    LLVM from vectorizing the sweeps (3x slower on 1000 x 100 in cache). There is no software
+    prefetch: hints for the rows 2 kB ahead, on X of 4 MB or more with rows of up to 2 kB, took
+    1.1x to 1.9x the time per gd iteration on the Zen 4 development machine (200000 x 50,
+    100000 x 20, 400000 x 10, logistic and squared; bench/ab.py --gd).
     """
     n, d = X.shape
     zero = X.dtype.type(0.0)
@@ -216,9 +194,6 @@ def fused_rows(loss, X, y, w, b, ahead, want_loss, z_out, grad_out):
     residual_sum = zero
     i = 0
     while i + 4 <= n:
-        if ahead > 0 and i + ahead + 4 <= n:
-            for k in range(i + ahead, i + ahead + 4):
-                prefetch_row(X, k)
         z0, z1, z2, z3 = _dot_four(X, w, b, i, z_out)
         loss0, r0 = _row_terms(loss, z0, y[i], want_loss)
         loss1, r1 = _row_terms(loss, z1, y[i + 1], want_loss)
@@ -242,7 +217,7 @@ def fused_rows(loss, X, y, w, b, ahead, want_loss, z_out, grad_out):
 
 
 @kernel
-def logistic_blocks(X, y, w, b, ahead, want_loss, z_out, grad_out):
+def logistic_blocks(X, y, w, b, want_loss, z_out, grad_out):
     """:func:`fused_rows` for the logistic loss, in blocks of BLOCK_ROWS rows.
 
     Per block: the predictors four rows per sweep over w, then the residuals (the exps, and
@@ -258,9 +233,6 @@ def logistic_blocks(X, y, w, b, ahead, want_loss, z_out, grad_out):
     i = 0
     while i + BLOCK_ROWS <= n:
         for g in range(i, i + BLOCK_ROWS, 4):
-            if ahead > 0 and g + ahead + 4 <= n:
-                for k in range(g + ahead, g + ahead + 4):
-                    prefetch_row(X, k)
             _dot_four(X, w, b, g, z_out)
         for k in range(BLOCK_ROWS):
             loss_k, r[k] = _row_terms(LOGISTIC, z_out[i + k], y[i + k], want_loss)
@@ -269,7 +241,7 @@ def logistic_blocks(X, y, w, b, ahead, want_loss, z_out, grad_out):
         for g in range(0, BLOCK_ROWS, 4):
             _add_four(X, i + g, r[g], r[g + 1], r[g + 2], r[g + 3], grad_out)
         i += BLOCK_ROWS
-    tail_loss, tail_residual = fused_rows(LOGISTIC, X[i:], y[i:], w, b, ahead, want_loss, z_out[i:], grad_out)
+    tail_loss, tail_residual = fused_rows(LOGISTIC, X[i:], y[i:], w, b, want_loss, z_out[i:], grad_out)
     return loss_sum + tail_loss, residual_sum + tail_residual
 
 
@@ -298,7 +270,7 @@ def sequential_rows(loss, X, y, w, b, want_loss, z_out, grad_out):
             residual_sum += r[k]
         _add_four(X, i, r[0], r[1], r[2], r[3], grad_out)
         i += 4
-    tail_loss, tail_residual = fused_rows(loss, X[i:], y[i:], w, b, 0, want_loss, z_out[i:], grad_out)
+    tail_loss, tail_residual = fused_rows(loss, X[i:], y[i:], w, b, want_loss, z_out[i:], grad_out)
     return loss_sum + tail_loss, residual_sum + tail_residual
 
 
@@ -322,10 +294,9 @@ def row_pass(loss, X, y, w, b, lo, hi, want_loss, z_out, grad_out):
     """
     if streams_rows(X):
         return sequential_rows(loss, X[lo:hi], y[lo:hi], w, b, want_loss, z_out[lo:hi], grad_out)
-    ahead = prefetch_distance(X)
     if loss == LOGISTIC and X.shape[1] * X.itemsize <= BLOCK_MAX_ROW_BYTES:
-        return logistic_blocks(X[lo:hi], y[lo:hi], w, b, ahead, want_loss, z_out[lo:hi], grad_out)
-    return fused_rows(loss, X[lo:hi], y[lo:hi], w, b, ahead, want_loss, z_out[lo:hi], grad_out)
+        return logistic_blocks(X[lo:hi], y[lo:hi], w, b, want_loss, z_out[lo:hi], grad_out)
+    return fused_rows(loss, X[lo:hi], y[lo:hi], w, b, want_loss, z_out[lo:hi], grad_out)
 
 
 @kernel
