@@ -58,11 +58,15 @@ STREAM_MAX_ROW_BYTES = 8192
 
 # Gradient descent on X with few, very long rows goes through column tiles (see tiled_pass):
 # a tile of TILE_BYTES or less stays in L2 between its two reads, and its row pieces of at
-# least MIN_TILE_COLUMNS elements stream from memory at full speed. Below TILED_MIN_FEATURES
-# a block of rows stays in cache and the row-wise pass reads X once anyway.
+# least MIN_TILE_COLUMNS elements stream from memory at full speed. Rows shorter than
+# TILED_MIN_ROW_BYTES go row by row: w and the gradient then come from L2 or L3 once per block
+# of four rows, which cost less than the tiles' second read from L2. Untiled, a logistic gd
+# iteration on the Zen 4 development machine took 0.76x to 0.97x of the tiled pass's time on
+# 100 x 100000, 200 x 50000 and 100 x 200000 (one and two threads; 50 x 200000 0.88x and
+# 1.10x), and 1.0x to 1.9x on 40 x 400000, 20 x 1000000 and 50 x 1000000 (bench/ab.py --gd).
 TILE_BYTES = 512 * 1024
 MIN_TILE_COLUMNS = 512
-TILED_MIN_FEATURES = 16384
+TILED_MIN_ROW_BYTES = 2 * 1024 * 1024
 
 # Gradient descent on a Fortran-ordered X whose columns take at most COLUMN_MAX_BYTES goes
 # column by column (column_step): a column's gradient is complete once it has been read, and
@@ -587,7 +591,7 @@ def by_columns(X):
 def tile_width(n, d, itemsize):
     """Columns per tile of :func:`tiled_pass` for an (n, d) X, or 0 when X goes row by row."""
     width = TILE_BYTES // (itemsize * n)
-    if d < TILED_MIN_FEATURES or width < MIN_TILE_COLUMNS:
+    if d * itemsize < TILED_MIN_ROW_BYTES or width < MIN_TILE_COLUMNS:
         return 0
     return width
 
