@@ -89,18 +89,6 @@ def run_once(package, X, y, loss, grid, tol):
     return middle - start, time.perf_counter() - middle
 
 
-def take_turns(versions, call, repeats):
-    """{name: [call(package) of each timed round]}: the versions take turns for repeats + 1
-    rounds, and the first (compilation) is dropped."""
-    results = {name: [] for name in versions}
-    for round_ in range(repeats + 1):
-        for name, package in versions.items():
-            outcome = call(package)
-            if round_ > 0:
-                results[name].append(outcome)
-    return results
-
-
 def compare_solves(versions, X, y, loss, problem, tol, repeats):
     """Print old and new cold-solve times (and epochs) at the settings of bench/peers.py."""
     for fit_intercept in (False, True):
@@ -112,7 +100,7 @@ def compare_solves(versions, X, y, loss, problem, tol, repeats):
                 result = package.fit(X, y, loss=loss, l1=l1, fit_intercept=fit_intercept, tol=tol, max_iter=10**6)
                 return time.perf_counter() - start, result.n_iter
 
-            runs = take_turns(versions, solve, repeats)
+            runs = workloads.take_turns(versions, solve, repeats)
             old, new = (statistics.median(t[0] for t in runs[name]) * 1e3 for name in ("old", "new"))
             print(f"{problem:<14} {loss:<9} {'yes' if fit_intercept else 'no':<9} {'/' + str(divisor):<7}"
                   f" {old:>9.2f} {new:>9.2f} {new / old:>7.2f}  {runs['old'][-1][1]} -> {runs['new'][-1][1]}",
@@ -146,12 +134,7 @@ def compare_gd(old_kernels, shapes, repeats):
                      "new": workloads.numba_solver(X, y, lr, k, count),
                      "read": lambda: workloads.read_once(X, count)}
 
-            def timed(call):
-                start = time.perf_counter()
-                call()
-                return time.perf_counter() - start
-
-            runs = take_turns(calls, timed, repeats)
+            runs = workloads.take_turns(calls, workloads.seconds, repeats)
             old, new = (statistics.median(runs[name]) / k for name in ("old", "new"))
             read = statistics.median(runs["read"])
             print(f"{f'{n}x{d}' + (' F' if fortran else ''):<14} {count:>7} {old * 1e6:>10.2f} {new * 1e6:>10.2f}"
@@ -197,7 +180,7 @@ def main(argv=None):
                 grid = fastreg.lambda_max(X, y, loss=loss, fit_intercept=False) * np.geomspace(1.0, MIN_RATIO, N_LAMBDAS)
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
-                    times = take_turns(versions, lambda package: run_once(package, X, y, loss, grid, args.tol),
+                    times = workloads.take_turns(versions, lambda package: run_once(package, X, y, loss, grid, args.tol),
                                        args.repeats)
                 path = {name: statistics.median(t[0] for t in runs) * 1e3 for name, runs in times.items()}
                 cold = {name: statistics.median(t[1] for t in runs) * 1e3 for name, runs in times.items()}

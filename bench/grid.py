@@ -50,8 +50,6 @@ FULL_EXTRA = ((50, 1_000_000),)
 QUICK_N = (50, 1000)
 QUICK_D = (50, 1000)
 ALL_THREADS = numba.config.NUMBA_NUM_THREADS
-# Data this big or bigger is out of every cache on the development machine (35.8 MiB L3).
-OUT_OF_CACHE_BYTES = 64 << 20
 README_START = "<!-- bench:grid:start -->"
 README_END = "<!-- bench:grid:end -->"
 
@@ -105,7 +103,7 @@ def time_gradient_steps(n: int, d: int, repeats: int, bandwidth: dict, work: flo
     k = workloads.iterations_for(n, d, work)
     # The NumPy twin is slower: fewer iterations keep its runs near a second.
     k_numpy = max(2, k // 10)
-    row = {"n": n, "d": d, "bytes": X.nbytes, "iterations": k, "out_of_cache": X.nbytes >= OUT_OF_CACHE_BYTES}
+    row = {"n": n, "d": d, "bytes": X.nbytes, "iterations": k, "out_of_cache": X.nbytes >= workloads.OUT_OF_CACHE_BYTES}
     for threads in sorted({1, ALL_THREADS}):
         with workloads.blas_threads(threads):
             row[f"numpy_{threads}t"] = workloads.median_seconds(lambda: workloads.numpy_solve(X, y, lr, k_numpy),

@@ -5,8 +5,9 @@
 1. Per-iteration time of the whole-loop fused kernel against the NumPy twin (medians after a
    warm-up; the compile or cache load is timed apart), on 1 and all threads.
 2. At out-of-cache shapes, one iteration against one streaming read of X at the machine's
-   read bandwidth, measured here by a Numba read reduction over a 1.5 GB array; for X in C
-   order, and in Fortran order where gd reads it by columns (rows marked "F").
+   read bandwidth, measured here by a Numba read reduction over a 1.5 GB array, and against
+   the same reduction over X itself, timed in turns with the iterations; for X in C order,
+   and in Fortran order where gd reads it by columns (rows marked "F").
 3. Cold start: fresh processes that import numba; that call one trivial cached njit function
    (Numba's own first-call floor); that import fastreg and fit the 50 x 50 problem. With
    ``--cold-python``, in another environment's interpreter: one with only fastreg's run-time
@@ -20,8 +21,8 @@ import argparse
 import json
 import os
 import platform
+import statistics
 import sys
-import time
 from pathlib import Path
 
 import numba
@@ -46,10 +47,16 @@ def kernel_rows(shapes, repeats, fortran=False):
             with workloads.blas_threads(threads):
                 row[f"numpy_{threads}t"] = workloads.median_seconds(lambda: workloads.numpy_solve(X, y, lr, k), repeats) / k
             solve = workloads.numba_solver(X, y, lr, k, threads)
-            start = time.perf_counter()
-            solve()
-            row[f"first_call_{threads}t"] = time.perf_counter() - start
-            row[f"numba_{threads}t"] = workloads.median_seconds(solve, repeats) / k
+            row[f"first_call_{threads}t"] = workloads.seconds(solve)
+            if X.nbytes < workloads.OUT_OF_CACHE_BYTES:
+                row[f"numba_{threads}t"] = workloads.median_seconds(solve, repeats) / k
+                continue
+            # The read of this X, in turns with the iterations: a slow spell of the machine
+            # then slows both, where the bound from the bandwidth was measured minutes before.
+            runs = workloads.take_turns({"numba": solve, "read": lambda: workloads.read_once(X, threads)},
+                                        workloads.seconds, repeats)
+            row[f"numba_{threads}t"] = statistics.median(runs["numba"]) / k
+            row[f"read_{threads}t"] = statistics.median(runs["read"])
         rows.append(row)
     return rows
 
@@ -86,19 +93,21 @@ def main(argv=None):
     print(f"machine: {machine()}")
     print("read bandwidth: " + ", ".join(f"{t} thread(s) {b / 1e9:.1f} GB/s" for t, b in bandwidth.items()))
     print()
-    print("| shape | threads | NumPy twin / iter | fused Numba / iter | speedup | one read of X | iter / read |")
-    print("|---|---|---|---|---|---|---|")
+    print("| shape | threads | NumPy twin / iter | fused Numba / iter | speedup | one read of X | iter / read "
+          "| read in turns | iter / read in turns |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for row in rows:
         for threads in sorted({1, ALL}):
             numpy_t, numba_t = row[f"numpy_{threads}t"], row[f"numba_{threads}t"]
             bound = row["bytes"] / bandwidth[threads]
-            out_of_cache = row["bytes"] > 50e6
             row[f"bound_{threads}t"] = bound
-            print(
-                f"| {row['shape']} | {threads} | {numpy_t * 1e6:.1f} us | {numba_t * 1e6:.2f} us | "
-                f"{numpy_t / numba_t:.1f}x | {bound * 1e6:.1f} us | "
-                + (f"{numba_t / bound:.2f}x |" if out_of_cache else "(in cache) |")
-            )
+            line = (f"| {row['shape']} | {threads} | {numpy_t * 1e6:.1f} us | {numba_t * 1e6:.2f} us | "
+                    f"{numpy_t / numba_t:.1f}x | {bound * 1e6:.1f} us | ")
+            read = row.get(f"read_{threads}t")
+            if read is None:
+                print(line + "(in cache) | | |")
+            else:
+                print(line + f"{numba_t / bound:.2f}x | {read * 1e6:.1f} us | {numba_t / read:.2f}x |")
     print()
     print("cold start (median wall time of a fresh process, warm compilation cache):")
     scipy = "installed: Numba imports it on its first call" if cold_scipy else "not installed"

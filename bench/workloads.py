@@ -31,6 +31,8 @@ ROOT = Path(__file__).resolve().parents[1]
 # (N, D): square in cache, tall, wide and very wide, and out-of-cache (80 MB) tall, wide, square.
 SHAPES = [(50, 50), (1000, 100), (100_000, 100), (100, 10_000), (100, 100_000), (10_000, 1000)]
 OUT_OF_CACHE = [(100_000, 100), (100, 100_000), (10_000, 1000)]
+# Data this big or bigger is out of every cache on the development machine (32 MiB L3).
+OUT_OF_CACHE_BYTES = 64 << 20
 L1, L2 = 1e-3, 1e-3
 
 
@@ -72,6 +74,26 @@ def numba_solver(X, y, lr, n_iter, threads: int, kernels=fused):
                                     kernels.DUALITY_GAP, 10, z, partial, grad, history)
 
     return solve
+
+
+def seconds(function) -> float:
+    """Wall time of one call of ``function``."""
+    start = time.perf_counter()
+    function()
+    return time.perf_counter() - start
+
+
+def take_turns(versions, call, repeats: int) -> dict:
+    """{name: [call(version) of each timed round]}: the versions take turns for repeats + 1
+    rounds, and the first (compilation, first touch) is dropped, so that the machine's slow
+    spells hit every version alike."""
+    results = {name: [] for name in versions}
+    for round_ in range(repeats + 1):
+        for name, version in versions.items():
+            outcome = call(version)
+            if round_ > 0:
+                results[name].append(outcome)
+    return results
 
 
 def median_seconds(function, repeats: int) -> float:

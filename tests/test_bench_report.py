@@ -137,3 +137,15 @@ def test_ab_gd_times_each_shape_on_one_and_all_threads(capsys):
 
 def test_finds_scipy_answers_for_the_interpreter_it_is_given():
     assert workloads.finds_scipy(sys.executable) == (importlib.util.find_spec("scipy") is not None)
+
+
+def test_targets_time_a_read_of_each_out_of_cache_x_in_turns(monkeypatch):
+    from bench import targets
+
+    monkeypatch.setattr(workloads, "OUT_OF_CACHE_BYTES", 30 * 7 * 8)
+    tall, small = targets.kernel_rows([(30, 7), (20, 7)], 1)
+    threads = sorted({1, targets.ALL})
+    assert [row["shape"] for row in (tall, small)] == ["30x7", "20x7"]
+    for count in threads:
+        assert tall[f"read_{count}t"] > 0 and tall[f"numba_{count}t"] > 0
+        assert f"read_{count}t" not in small and small[f"numba_{count}t"] > 0
