@@ -16,10 +16,11 @@ times per iteration, over the grid N in {50, 1000, 100000} x D in {50, 1000, 100
   cd's proximal Newton), one thread (coordinate descent is sequential);
 
 each as the median of repeated runs after a warm-up, whose time (compilation or cache load
-included) is its own column. Then cold start (``workloads.cold_start``: a fresh process
-importing fastreg and fitting a small problem, with an empty and a warm compilation cache,
-against a bare ``import numba`` and Numba's own first call of a cached function) and the
-peak memory a fit allocates beyond X. It writes results.json and results.csv first, then
+included) is its own column; the kernels of a cell take turns, and on a cell out of every
+cache so does a read of X, the one-read bound. Then cold start (``workloads.cold_start``: a
+fresh process importing fastreg and fitting a small problem, with an empty and a warm
+compilation cache, against a bare ``import numba`` and Numba's own first call of a cached
+function) and the peak memory a fit allocates beyond X. It writes results.json and results.csv first, then
 draws the figures from them: speedup over NumPy, fraction of the one-read bound, and scaling
 curves. ``--update-readme`` rewrites the README's benchmark section from results.json.
 """
@@ -32,8 +33,8 @@ import importlib.metadata
 import json
 import os
 import platform
+import statistics
 import sys
-import time
 import tracemalloc
 from pathlib import Path
 
@@ -82,56 +83,68 @@ def machine() -> dict:
             "python": platform.python_version(), "numpy_blas": blas, "versions": versions}
 
 
-def first_call(function) -> float:
-    start = time.perf_counter()
-    function()
-    return time.perf_counter() - start
-
-
 def time_cell(n: int, d: int, repeats: int, bandwidth: dict, work: float) -> dict:
     """Per-iteration times of the three kernels at one shape, and the one-read bound; each timed
-    run does about ``work`` multiply-adds."""
-    row = time_gradient_steps(n, d, repeats, bandwidth, work)
+    run does about ``work`` multiply-adds.
+
+    On an out-of-cache cell the bound is the read of X itself, timed in turns with the kernels:
+    this machine's bandwidth moves by a fifth from one minute to the next, so a bound from the
+    probe at the start of the run put cells below 1x. In cache it is X's size over ``bandwidth``.
+    """
+    row, reads = time_gradient_steps(n, d, repeats, work)
     # One copy of X at a time: the C-ordered one goes before the Fortran-ordered one is made.
     workloads.problem.cache_clear()
-    row.update(time_cd_epochs(n, d, row["iterations"], repeats))
+    epochs, cd_reads = time_cd_epochs(n, d, row["iterations"], repeats, row["out_of_cache"])
+    row.update(epochs)
+    reads[1] += cd_reads
+    for threads, times in reads.items():
+        row[f"bound_{threads}t"] = statistics.median(times) if times else row["bytes"] / bandwidth[threads]
     return row
 
 
-def time_gradient_steps(n: int, d: int, repeats: int, bandwidth: dict, work: float) -> dict:
+def time_gradient_steps(n: int, d: int, repeats: int, work: float):
+    """(the row of the gd times, {threads: [seconds of each read of X]}, empty in cache)."""
     X, y, lr = workloads.problem(n, d)
     k = workloads.iterations_for(n, d, work)
     # The NumPy twin is slower: fewer iterations keep its runs near a second.
     k_numpy = max(2, k // 10)
     row = {"n": n, "d": d, "bytes": X.nbytes, "iterations": k, "out_of_cache": X.nbytes >= workloads.OUT_OF_CACHE_BYTES}
+    X_fortran = np.asfortranarray(X) if n * X.itemsize <= fused.COLUMN_MAX_BYTES else None
+    reads = {}
     for threads in sorted({1, ALL_THREADS}):
         with workloads.blas_threads(threads):
             row[f"numpy_{threads}t"] = workloads.median_seconds(lambda: workloads.numpy_solve(X, y, lr, k_numpy),
                                                       repeats) / k_numpy
-        solve = workloads.numba_solver(X, y, lr, k, threads)
-        row[f"gd_warmup_{threads}t"] = first_call(solve)
-        row[f"gd_{threads}t"] = workloads.median_seconds(solve, repeats) / k
-        row[f"bound_{threads}t"] = X.nbytes / bandwidth[threads]
-    if n * X.itemsize <= fused.COLUMN_MAX_BYTES:
-        X_fortran = np.asfortranarray(X)
-        for threads in sorted({1, ALL_THREADS}):
-            solve = workloads.numba_solver(X_fortran, y, lr, k, threads)
-            row[f"gd_fortran_warmup_{threads}t"] = first_call(solve)
-            row[f"gd_fortran_{threads}t"] = workloads.median_seconds(solve, repeats) / k
-    return row
+        calls = {"gd": workloads.numba_solver(X, y, lr, k, threads)}
+        if X_fortran is not None:
+            calls["gd_fortran"] = workloads.numba_solver(X_fortran, y, lr, k, threads)
+        for name, solve in calls.items():
+            row[f"{name}_warmup_{threads}t"] = workloads.seconds(solve)
+        if row["out_of_cache"]:
+            calls["read"] = lambda: workloads.read_once(X, threads)
+        runs = workloads.take_turns(calls, workloads.seconds, repeats)
+        reads[threads] = runs.pop("read", [])
+        for name, times in runs.items():
+            row[f"{name}_{threads}t"] = statistics.median(times) / k
+    return row, reads
 
 
-def time_cd_epochs(n: int, d: int, iterations: int, repeats: int) -> dict:
+def time_cd_epochs(n: int, d: int, iterations: int, repeats: int, out_of_cache: bool):
+    """(the row of the CD epoch times, [seconds of each one-thread read of X], empty in cache)."""
     rng = np.random.default_rng(n * 7919 + d)
     X = np.asfortranarray(rng.standard_normal((n, d)))
     target = X[:, 0] + 0.5 * rng.standard_normal(n)
     epochs = max(3, iterations // 4)
-    solve = workloads.cd_solver(X, target, epochs)
-    row = {"cd_warmup_1t": first_call(solve), "cd_1t": workloads.median_seconds(solve, repeats) / epochs}
-    solve = workloads.model_solver(X, (target > 0).astype(np.float64), epochs)
-    row["model_warmup_1t"] = first_call(solve)
-    row["model_1t"] = workloads.median_seconds(solve, repeats) / epochs
-    return row
+    calls = {"cd": workloads.cd_solver(X, target, epochs),
+             "model": workloads.model_solver(X, (target > 0).astype(np.float64), epochs)}
+    row = {f"{name}_warmup_1t": workloads.seconds(solve) for name, solve in calls.items()}
+    if out_of_cache:
+        calls["read"] = lambda: workloads.read_once(X, 1)
+    runs = workloads.take_turns(calls, workloads.seconds, repeats)
+    reads = runs.pop("read", [])
+    for name, times in runs.items():
+        row[f"{name}_1t"] = statistics.median(times) / epochs
+    return row, reads
 
 
 def fit_memory(n: int = 4000, d: int = 250) -> dict:
@@ -291,7 +304,8 @@ def readme_section(record: dict, out: Path) -> str:
         f"NumPy {info['versions']['numpy']}) with `{record['command']}`; raw data in "
         f"`{relative}/results.json` and `.csv`. Read bandwidth {float(bandwidth['1']) / 1e9:.1f} GB/s on 1 thread, "
         f"{float(bandwidth[str(threads)]) / 1e9:.1f} GB/s on {threads}. Times are per iteration (median after warm-up); "
-        "\"bound\" is one streaming read of X at that bandwidth.",
+        "\"bound\" is one streaming read of X: out of cache, the read of X itself timed in turns with the "
+        "kernels; in cache (where it is not a bound), X's size at that bandwidth.",
         "",
         f"| N x D | NumPy twin | fused GD (1 t) | fused GD ({threads} t) | speedup (1 t) | GD / bound ({threads} t) "
         f"| GD / bound, Fortran X (1 t, {threads} t) | CD epoch (1 t) | CD / bound (1 t) | logistic model epoch / bound (1 t) |",

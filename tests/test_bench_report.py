@@ -149,3 +149,17 @@ def test_targets_time_a_read_of_each_out_of_cache_x_in_turns(monkeypatch):
     for count in threads:
         assert tall[f"read_{count}t"] > 0 and tall[f"numba_{count}t"] > 0
         assert f"read_{count}t" not in small and small[f"numba_{count}t"] > 0
+
+
+def test_grid_bound_out_of_cache_is_a_read_of_x_timed_in_turns(monkeypatch):
+    monkeypatch.setattr(workloads, "OUT_OF_CACHE_BYTES", 30 * 20 * 8)
+    bandwidth = {1: 1e15, grid.ALL_THREADS: 1e15}
+    out_of_cache, in_cache = (grid.time_cell(n, 20, 1, bandwidth, 2e5) for n in (30, 20))
+    assert out_of_cache["out_of_cache"] and not in_cache["out_of_cache"]
+    for threads in bandwidth:
+        # A read of 4.8 kB takes longer than the 5 ps the made-up bandwidth gives it.
+        assert out_of_cache[f"bound_{threads}t"] > 100 * out_of_cache["bytes"] / 1e15
+        assert in_cache[f"bound_{threads}t"] == in_cache["bytes"] / 1e15
+        for row in (out_of_cache, in_cache):
+            assert row[f"gd_{threads}t"] > 0 and row[f"gd_fortran_{threads}t"] > 0
+    assert out_of_cache["cd_1t"] > 0 and out_of_cache["model_1t"] > 0
