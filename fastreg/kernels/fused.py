@@ -664,10 +664,7 @@ def column_step(X, r, w, lr, l1, l2, prox, lo, hi, z_part, grad_out):
     j = lo
     while j + 4 <= hi:
         for k in range(j, j + 4):
-            g = zero
-            for i in range(n):
-                g += X[i, k] * r[i]
-            grad_out[k] = g
+            grad_out[k] = columns.column_dot(X, k, r)
         for k in range(j, j + 4):
             wk = w[k]
             abs_sum += abs(wk)
@@ -681,9 +678,7 @@ def column_step(X, r, w, lr, l1, l2, prox, lo, hi, z_part, grad_out):
             z_part[i] += (X[i, j] * w0 + X[i, j + 1] * w1) + (X[i, j + 2] * w2 + X[i, j + 3] * w3)
         j += 4
     for j in range(j, hi):
-        g = zero
-        for i in range(n):
-            g += X[i, j] * r[i]
+        g = columns.column_dot(X, j, r)
         grad_out[j] = g
         wj = w[j]
         abs_sum += abs(wj)
