@@ -180,8 +180,8 @@ def main(argv=None):
                 grid = fastreg.lambda_max(X, y, loss=loss, fit_intercept=False) * np.geomspace(1.0, MIN_RATIO, N_LAMBDAS)
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
-                    times = workloads.take_turns(versions, lambda package: run_once(package, X, y, loss, grid, args.tol),
-                                       args.repeats)
+                    times = workloads.take_turns(
+                        versions, lambda package: run_once(package, X, y, loss, grid, args.tol), args.repeats)
                 path = {name: statistics.median(t[0] for t in runs) * 1e3 for name, runs in times.items()}
                 cold = {name: statistics.median(t[1] for t in runs) * 1e3 for name, runs in times.items()}
                 print(f"{problem:<14} {loss:<9} {path['old']:>9.1f} {path['new']:>9.1f} {path['new'] / path['old']:>7.2f}"

@@ -20,9 +20,10 @@ included) is its own column; the kernels of a cell take turns, and on a cell out
 cache so does a read of X, the one-read bound. Then cold start (``workloads.cold_start``: a
 fresh process importing fastreg and fitting a small problem, with an empty and a warm
 compilation cache, against a bare ``import numba`` and Numba's own first call of a cached
-function) and the peak memory a fit allocates beyond X. It writes results.json and results.csv first, then
-draws the figures from them: speedup over NumPy, fraction of the one-read bound, and scaling
-curves. ``--update-readme`` rewrites the README's benchmark section from results.json.
+function) and the peak memory a fit allocates beyond X. It writes results.json and
+results.csv first, then draws the figures from them: speedup over NumPy, fraction of the
+one-read bound, and scaling curves. ``--update-readme`` rewrites the README's benchmark
+section from results.json.
 """
 
 from __future__ import annotations

@@ -48,15 +48,15 @@ def kernel_rows(shapes, repeats, fortran=False):
                 row[f"numpy_{threads}t"] = workloads.median_seconds(lambda: workloads.numpy_solve(X, y, lr, k), repeats) / k
             solve = workloads.numba_solver(X, y, lr, k, threads)
             row[f"first_call_{threads}t"] = workloads.seconds(solve)
-            if X.nbytes < workloads.OUT_OF_CACHE_BYTES:
-                row[f"numba_{threads}t"] = workloads.median_seconds(solve, repeats) / k
-                continue
-            # The read of this X, in turns with the iterations: a slow spell of the machine
-            # then slows both, where the bound from the bandwidth was measured minutes before.
-            runs = workloads.take_turns({"numba": solve, "read": lambda: workloads.read_once(X, threads)},
-                                        workloads.seconds, repeats)
+            calls = {"numba": solve}
+            if X.nbytes >= workloads.OUT_OF_CACHE_BYTES:
+                # The read of this X, in turns with the iterations: a slow spell of the machine
+                # then slows both, where the bound from the bandwidth was measured minutes before.
+                calls["read"] = lambda: workloads.read_once(X, threads)
+            runs = workloads.take_turns(calls, workloads.seconds, repeats)
             row[f"numba_{threads}t"] = statistics.median(runs["numba"]) / k
-            row[f"read_{threads}t"] = statistics.median(runs["read"])
+            if "read" in runs:
+                row[f"read_{threads}t"] = statistics.median(runs["read"])
         rows.append(row)
     return rows
 
