@@ -215,13 +215,13 @@ def cd_solver(X_fortran, y, n_epochs):
 
 
 @kernel
-def model_epochs(X, r, h, dz, ws, l1, hessian, center, w_new, n_epochs):
+def model_epochs(X, s, h, ws, l1, hessian, center, w_new, n_epochs):
     """n_epochs CD epochs over every feature on one quadratic model of the logistic loss
     (coordinate.model_epoch, the inner epoch of cd's proximal Newton)."""
-    db = X.dtype.type(0.0)
+    norm = X.dtype.type(0.0)
     for _ in range(n_epochs):
-        _norm, db = coordinate.model_epoch(X, r, h, dz, db, ws, ws.shape[0], l1, 0.0, hessian, center, w_new)
-    return db
+        norm = coordinate.model_epoch(X, s, h, ws, ws.shape[0], l1, 0.0, hessian, center, w_new)
+    return norm
 
 
 def model_solver(X_fortran, y, n_epochs):
@@ -238,7 +238,8 @@ def model_solver(X_fortran, y, n_epochs):
     l1 = 1e-4 * float(np.max(np.abs(X_fortran.T @ r))) / n
 
     def solve():
-        return model_epochs(X_fortran, r, h, np.zeros(n), ws, l1, hessian, center, np.zeros(d), n_epochs)
+        # s = r + h dz starts at r (dz = 0).
+        return model_epochs(X_fortran, r.copy(), h, ws, l1, hessian, center, np.zeros(d), n_epochs)
 
     return solve
 

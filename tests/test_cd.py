@@ -73,13 +73,13 @@ def test_model_epoch_matches_numpy_twin(n, d):
     p = reference.sigmoid(X @ w0)
     r, h = p - y, p * (1 - p)
     w_new = w0.copy()
-    dz = np.zeros(n)
-    _norm, db = coordinate.model_epoch(X, r, h, dz, 0.0, np.arange(d, dtype=np.int64), d, l1, l2,
-                                       np.einsum("i,ij,ij->j", h, X, X) / n, np.zeros(d), w_new)
+    s = r.copy()
+    coordinate.model_epoch(X, s, h, np.arange(d, dtype=np.int64), d, l1, l2,
+                           np.einsum("i,ij,ij->j", h, X, X) / n, np.zeros(d), w_new)
     assert np.count_nonzero(w_new != w0) >= d - 2
     np.testing.assert_allclose(w_new, expected, rtol=1e-12, atol=1e-15)
-    np.testing.assert_allclose(dz, X @ (w_new - w0), rtol=1e-11, atol=1e-14)
-    assert db == 0.0
+    # s = r + h dz with dz = X (w_new - w0): the model's gradient is X^T s / N.
+    np.testing.assert_allclose(s, r + h * (X @ (w_new - w0)), rtol=1e-11, atol=1e-14)
 
 
 # 2100 rows: two coordinates per pass of the model's epoch (paired_model_epoch), the last unpaired.
@@ -351,22 +351,22 @@ def test_face_step_reaches_the_model_minimizer_on_its_sign_pattern(fit_intercept
     w = np.zeros(8)
     w[face] = [1.8, -1.6, 1.7, -1.9, 1.5, -1.5]
     # A step that costs more than its budget (in CD epochs) is not taken.
-    w_new, dz = w.copy(), np.zeros(50)
-    _db, outcome = coordinate.model_face_step(X, r, h, dz, 0.0, ws, 8, l1, l2, centers, w_new, 1.0, np.empty(8),
+    w_new, s = w.copy(), r.copy()
+    _db, outcome = coordinate.model_face_step(X, s, h, ws, 8, l1, l2, centers, w_new, 1.0, np.empty(8),
                                               np.empty(50))
     assert outcome == coordinate.FACE_OVER_BUDGET
     np.testing.assert_array_equal(w_new, w)
-    np.testing.assert_array_equal(dz, 0.0)
+    np.testing.assert_array_equal(s, r)
     expected_w, expected_db = model_face_reference(X, ws, r, h, w, face, l1, l2, fit_intercept)
     assert np.all(np.sign(expected_w) == np.sign(w[face]))  # no coefficient crosses 0 here
-    w_new, dz = w.copy(), np.zeros(50)
-    db, outcome = coordinate.model_face_step(X, r, h, dz, 0.0, ws, 8, l1, l2, centers, w_new, 100.0, np.empty(8),
+    w_new, s = w.copy(), r.copy()
+    db, outcome = coordinate.model_face_step(X, s, h, ws, 8, l1, l2, centers, w_new, 100.0, np.empty(8),
                                              np.empty(50))
     assert outcome == coordinate.FACE_REACHED
     np.testing.assert_allclose(w_new[face], expected_w, rtol=1e-10)
     np.testing.assert_array_equal(np.delete(w_new, face), 0.0)
     np.testing.assert_allclose(db, expected_db, rtol=1e-10, atol=1e-14)
-    np.testing.assert_allclose(dz, X[:, ws] @ (w_new - w) + db, rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(s, r + h * (X[:, ws] @ (w_new - w) + db), rtol=1e-10, atol=1e-14)
 
 
 def active_set_reference(X, ws, r, h, w, face, l1, l2, removals):
@@ -413,13 +413,13 @@ def test_face_step_drops_coefficients_that_reach_zero_until_a_face_minimizer():
     assert reached
     dropped = (expected == 0) & (w != 0)
     assert dropped.any()  # the first face's minimizer has coefficients of the other sign
-    w_new, dz = w.copy(), np.zeros(50)
-    _db, outcome = coordinate.model_face_step(X, r, h, dz, 0.0, ws, 8, l1, l2, centers, w_new, 100.0, np.empty(8),
+    w_new, s = w.copy(), r.copy()
+    _db, outcome = coordinate.model_face_step(X, s, h, ws, 8, l1, l2, centers, w_new, 100.0, np.empty(8),
                                               np.empty(50))
     assert outcome == coordinate.FACE_REACHED
     np.testing.assert_allclose(w_new, expected, rtol=1e-10, atol=1e-15)
     np.testing.assert_array_equal(w_new[dropped], 0.0)
-    np.testing.assert_allclose(dz, X[:, ws] @ (w_new - w), rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(s, r + h * (X[:, ws] @ (w_new - w)), rtol=1e-10, atol=1e-14)
     assert model_value(X, ws, r, h, w, l1, l2, w_new) < model_value(X, ws, r, h, w, l1, l2, w)
 
 
@@ -442,8 +442,8 @@ def test_face_step_stops_at_a_zero_crossing_when_its_budget_runs_out():
     first_cost = m * (coordinate.FACE_COLUMN_READS * n + m * (n + m) / coordinate.FACE_COST_DIVISOR) \
         + coordinate.FACE_SAMPLE_PASSES * n
     needed = first_cost * coordinate.FACE_MARGIN / (m * n)
-    w_new, dz = w.copy(), np.zeros(n)
-    _db, outcome = coordinate.model_face_step(X, r, h, dz, 0.0, ws, m, l1, l2, np.zeros(m), w_new, needed,
+    w_new = w.copy()
+    _db, outcome = coordinate.model_face_step(X, r.copy(), h, ws, m, l1, l2, np.zeros(m), w_new, needed,
                                               np.empty(m), np.empty(n))
     assert outcome == coordinate.FACE_CLIPPED
     dropped = np.count_nonzero(w_new == 0)
