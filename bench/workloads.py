@@ -220,7 +220,7 @@ def model_epochs(X, s, h, ws, l1, hessian, center, w_new, n_epochs):
     (coordinate.model_epoch, the inner epoch of cd's proximal Newton)."""
     norm = X.dtype.type(0.0)
     for _ in range(n_epochs):
-        norm = coordinate.model_epoch(X, s, h, ws, ws.shape[0], l1, 0.0, hessian, center, w_new)
+        norm = coordinate.model_epoch(X, s, np.sum(s), h, ws, ws.shape[0], l1, 0.0, hessian, center, w_new)
     return norm
 
 

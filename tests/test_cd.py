@@ -74,7 +74,7 @@ def test_model_epoch_matches_numpy_twin(n, d):
     r, h = p - y, p * (1 - p)
     w_new = w0.copy()
     s = r.copy()
-    coordinate.model_epoch(X, s, h, np.arange(d, dtype=np.int64), d, l1, l2,
+    coordinate.model_epoch(X, s, np.sum(s), h, np.arange(d, dtype=np.int64), d, l1, l2,
                            np.einsum("i,ij,ij->j", h, X, X) / n, np.zeros(d), w_new)
     assert np.count_nonzero(w_new != w0) >= d - 2
     np.testing.assert_allclose(w_new, expected, rtol=1e-12, atol=1e-15)
@@ -352,7 +352,7 @@ def test_face_step_reaches_the_model_minimizer_on_its_sign_pattern(fit_intercept
     w[face] = [1.8, -1.6, 1.7, -1.9, 1.5, -1.5]
     # A step that costs more than its budget (in CD epochs) is not taken.
     w_new, s = w.copy(), r.copy()
-    _db, outcome = coordinate.model_face_step(X, s, h, ws, 8, l1, l2, centers, w_new, 1.0, np.empty(8),
+    _db, outcome = coordinate.model_face_step(X, s, np.sum(s), h, ws, 8, l1, l2, centers, w_new, 1.0, np.empty(8),
                                               np.empty(50))
     assert outcome == coordinate.FACE_OVER_BUDGET
     np.testing.assert_array_equal(w_new, w)
@@ -360,7 +360,7 @@ def test_face_step_reaches_the_model_minimizer_on_its_sign_pattern(fit_intercept
     expected_w, expected_db = model_face_reference(X, ws, r, h, w, face, l1, l2, fit_intercept)
     assert np.all(np.sign(expected_w) == np.sign(w[face]))  # no coefficient crosses 0 here
     w_new, s = w.copy(), r.copy()
-    db, outcome = coordinate.model_face_step(X, s, h, ws, 8, l1, l2, centers, w_new, 100.0, np.empty(8),
+    db, outcome = coordinate.model_face_step(X, s, np.sum(s), h, ws, 8, l1, l2, centers, w_new, 100.0, np.empty(8),
                                              np.empty(50))
     assert outcome == coordinate.FACE_REACHED
     np.testing.assert_allclose(w_new[face], expected_w, rtol=1e-10)
@@ -414,7 +414,7 @@ def test_face_step_drops_coefficients_that_reach_zero_until_a_face_minimizer():
     dropped = (expected == 0) & (w != 0)
     assert dropped.any()  # the first face's minimizer has coefficients of the other sign
     w_new, s = w.copy(), r.copy()
-    _db, outcome = coordinate.model_face_step(X, s, h, ws, 8, l1, l2, centers, w_new, 100.0, np.empty(8),
+    _db, outcome = coordinate.model_face_step(X, s, np.sum(s), h, ws, 8, l1, l2, centers, w_new, 100.0, np.empty(8),
                                               np.empty(50))
     assert outcome == coordinate.FACE_REACHED
     np.testing.assert_allclose(w_new, expected, rtol=1e-10, atol=1e-15)
@@ -443,7 +443,7 @@ def test_face_step_stops_at_a_zero_crossing_when_its_budget_runs_out():
         + coordinate.FACE_SAMPLE_PASSES * n
     needed = first_cost * coordinate.FACE_MARGIN / (m * n)
     w_new = w.copy()
-    _db, outcome = coordinate.model_face_step(X, r.copy(), h, ws, m, l1, l2, np.zeros(m), w_new, needed,
+    _db, outcome = coordinate.model_face_step(X, r.copy(), np.sum(r), h, ws, m, l1, l2, np.zeros(m), w_new, needed,
                                               np.empty(m), np.empty(n))
     assert outcome == coordinate.FACE_CLIPPED
     dropped = np.count_nonzero(w_new == 0)

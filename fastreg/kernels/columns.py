@@ -66,6 +66,15 @@ def column_dot(X, j, v):
 
 
 @kernel
+def centered_column_dot(X, j, center, v):
+    """(X[:, j] - center)^T v; X (N, D) Fortran, v (N,)."""
+    total = X.dtype.type(0.0)
+    for i in range(X.shape[0]):
+        total += (X[i, j] - center) * v[i]
+    return total
+
+
+@kernel
 def gradient_serial(X, r, active, grad_out):
     """grad_j = X_j^T r / N for the columns with active[j], 0 for the others; X (N, D) Fortran,
     r (N,), active (D,) bool, grad_out (D,)."""

@@ -28,7 +28,8 @@ from numba import prange
 
 from .._jit import kernel
 from . import fused
-from .columns import NONZERO_BLOCK, block_has_nonzero, column_dot, gradient, nonzero_features, predictor
+from .columns import (NONZERO_BLOCK, block_has_nonzero, centered_column_dot, column_dot, gradient, nonzero_features,
+                      predictor)
 
 # The first working set holds WORKING_SET_START features, or one in WORKING_SET_START_SHARE
 # of them if that is more (fewer if fewer violate the conditions). Each outer iteration costs
@@ -904,7 +905,7 @@ def squared_subproblem(X, y, r, w, b, ws, count, l1, l2, fit_intercept, criterio
             needed = np.log(inner_tol / stop) / np.log(rate) if inner_tol > zero else X.dtype.type(np.inf)
             current = w[ws[:count]]
             # With h = 1, s = r + h dz is the residual after the move: r itself, moved in place.
-            db, outcome = model_face_step(X, r, np.ones(n, dtype=X.dtype), ws, count, l1, l2,
+            db, outcome = model_face_step(X, r, np.sum(r), np.ones(n, dtype=X.dtype), ws, count, l1, l2,
                                           center[ws[:count]], current, needed, trial_w, trial_r)
             face_solved = outcome != FACE_OVER_BUDGET
             if outcome == FACE_CLIPPED or outcome == FACE_REACHED:
@@ -1054,7 +1055,7 @@ def shift_to_optimal_intercept(loss, z, y):
 
 
 @kernel
-def model_epoch(X, s, h, ws, count, l1, l2, hess_work, center_work, w_new):
+def model_epoch(X, s, s_sum, h, ws, count, l1, l2, hess_work, center_work, w_new):
     """One CD epoch on the quadratic model of the logistic loss over ws[:count].
 
     The model at z is mean_i [r_i dz_i + h_i dz_i^2 / 2] + penalty, dz = X dw + db; its
@@ -1063,12 +1064,15 @@ def model_epoch(X, s, h, ws, count, l1, l2, hess_work, center_work, w_new):
     add r and dz itself (on 1000 x 100000 the three vectors of 8 kB stay in L1, where four did
     not: an epoch took 1.13x of a read of X instead of 1.93x). w_new[k], hess_work[k],
     center_work[k] are coordinate ws[k]'s value, curvature and weighted mean: a change delta
-    moves dz by delta (X_j - center) and the intercept by -delta center. Returns the largest
-    optimality violation seen. On long columns (PAIR_MIN_COLUMN_BYTES) two coordinates per
+    moves dz by delta (X_j - center) and the intercept by -delta center, which keeps sum(s)
+    at s_sum = sum(r). The gradient is taken as ((X_j - center)^T s + center s_sum) / N: s
+    collects rounding of the size of r at every update, which X_j^T s would multiply by the
+    column's mean (a column at 1e8 left cd stalled just above its tolerance). Returns the
+    largest optimality violation seen. On long columns (PAIR_MIN_COLUMN_BYTES) two coordinates per
     pass over the samples (:func:`paired_model_epoch`).
     """
     if X.shape[0] * X.itemsize > PAIR_MIN_COLUMN_BYTES:
-        return paired_model_epoch(X, s, h, ws, count, l1, l2, hess_work, center_work, w_new)
+        return paired_model_epoch(X, s, s_sum, h, ws, count, l1, l2, hess_work, center_work, w_new)
     n = X.shape[0]
     zero = X.dtype.type(0.0)
     inv_n = X.dtype.type(1.0) / X.dtype.type(n)
@@ -1078,7 +1082,7 @@ def model_epoch(X, s, h, ws, count, l1, l2, hess_work, center_work, w_new):
         hj = hess_work[k]
         if hj == zero:
             continue
-        g = column_dot(X, j, s) * inv_n
+        g = (centered_column_dot(X, j, center_work[k], s) + center_work[k] * s_sum) * inv_n
         current = w_new[k]
         model_norm = max(model_norm, violation(current, g, l1, l2))
         new = soft_threshold_shrink(hj * current - g, l1, hj, l2)
@@ -1089,9 +1093,10 @@ def model_epoch(X, s, h, ws, count, l1, l2, hess_work, center_work, w_new):
 
 
 @kernel
-def model_pair_dots(X, s, h, p, p_change, p_center, q, q_change, q_center, j, k, j_center):
-    """s += h (p_change (X_p - p_center) + q_change (X_q - q_center)), then (X_j^T s, X_k^T s,
-    sum_i h_i (X_ij - j_center) X_ik), in one pass over the samples."""
+def model_pair_dots(X, s, h, p, p_change, p_center, q, q_change, q_center, j, k, j_center, k_center):
+    """s += h (p_change (X_p - p_center) + q_change (X_q - q_center)), then, with the columns
+    centered as in :func:`model_epoch`, ((X_j - j_center)^T s, (X_k - k_center)^T s,
+    sum_i h_i (X_ij - j_center) (X_ik - k_center)), in one pass over the samples."""
     zero = X.dtype.type(0.0)
     dot_j = zero
     dot_k = zero
@@ -1100,11 +1105,11 @@ def model_pair_dots(X, s, h, p, p_change, p_center, q, q_change, q_center, j, k,
         hi = h[i]
         si = s[i] + hi * (p_change * (X[i, p] - p_center) + q_change * (X[i, q] - q_center))
         s[i] = si
-        xj = X[i, j]
-        xk = X[i, k]
+        xj = X[i, j] - j_center
+        xk = X[i, k] - k_center
         dot_j += xj * si
         dot_k += xk * si
-        cross += hi * (xj - j_center) * xk
+        cross += hi * xj * xk
     return dot_j, dot_k, cross
 
 
@@ -1126,12 +1131,12 @@ def model_coordinate_step(w_new, k, g, l1, l2, hess_work):
 
 
 @kernel
-def paired_model_epoch(X, s, h, ws, count, l1, l2, hess_work, center_work, w_new):
+def paired_model_epoch(X, s, s_sum, h, ws, count, l1, l2, hess_work, center_work, w_new):
     """:func:`model_epoch` two coordinates per pass, as :func:`paired_epoch` for the squared loss.
 
     The pass that applies the last pair's changes to s gives the model gradients of the next
-    two positions (features j, k) and sum_i h_i (X_ij - center_j) X_ik; after j's step, k's
-    gradient moves by delta_j times that sum / N. The pending changes are kept by position in
+    two positions (features j, k) and sum_i h_i (X_ij - center_j) (X_ik - center_k); after
+    j's step, k's gradient moves by delta_j times that sum / N. The pending changes are kept by position in
     ws, where center_work is indexed. On 100000 x 1000, 200000 x 100 and 50000 x 2000 an epoch
     took 1.63x to 1.73x of a read of X, against 1.98x to 2.20x one coordinate per pass.
     """
@@ -1149,7 +1154,10 @@ def paired_model_epoch(X, s, h, ws, count, l1, l2, hess_work, center_work, w_new
         second = next_position(hess_work, count, first + 1)
         partner = second if second < count else first
         dot_j, dot_k, cross = model_pair_dots(X, s, h, ws[p], p_change, center_work[p], ws[q], q_change,
-                                              center_work[q], ws[first], ws[partner], center_work[first])
+                                              center_work[q], ws[first], ws[partner], center_work[first],
+                                              center_work[partner])
+        dot_j += center_work[first] * s_sum
+        dot_k += center_work[partner] * s_sum
         p_change, norm = model_coordinate_step(w_new, first, dot_j * inv_n, l1, l2, hess_work)
         model_norm = max(model_norm, norm)
         q_change = zero
@@ -1222,10 +1230,11 @@ def face_fits(m, n):
 
 
 @kernel
-def model_face_step(X, s, h, ws, count, l1, l2, center_work, w_new, needed, trial_w, move):
+def model_face_step(X, s, s_sum, h, ws, count, l1, l2, center_work, w_new, needed, trial_w, move):
     """Move w_new toward the quadratic model's minimizer on the face of its sign pattern, by
     an active-set method, if that lowers the model of :func:`model_epoch` (s = r + h dz moves
-    with it; move (N,) is work space); returns (the intercept's change of the move, outcome).
+    with it, s_sum as there; move (N,) is work space); returns (the intercept's change of the
+    move, outcome).
 
     On the face F = {k : w_new[k] != 0} with signs sigma the model is a smooth quadratic, and
     one Newton step from w_new reaches its minimizer: (Q_FF + l2 I) e = -(g_F + l1 sigma + l2 w_new_F),
@@ -1259,7 +1268,9 @@ def model_face_step(X, s, h, ws, count, l1, l2, center_work, w_new, needed, tria
     for a in range(m):
         k = face[a]
         x[a] = w_new[k]
-        gradient[a] = column_dot(X, ws[k], s) * inv_n + l2 * w_new[k]
+        # As in model_epoch.
+        dot = centered_column_dot(X, ws[k], center_work[k], s) + center_work[k] * s_sum
+        gradient[a] = dot * inv_n + l2 * w_new[k]
     hessian = weighted_gram(X, ws[face], center_work[face], root_h, False, inv_n)
     for a in range(m):
         hessian[a, a] += l2
@@ -1388,6 +1399,7 @@ def logistic_subproblem(X, y, z, w, b, ws, count, l1, l2, fit_intercept, criteri
             break
 
         s[:] = r
+        s_sum = np.sum(r)
         for k in range(count):
             w_new[k] = w[ws[k]]
             iterates[0, k] = w_new[k]
@@ -1397,7 +1409,7 @@ def logistic_subproblem(X, y, z, w, b, ws, count, l1, l2, fit_intercept, criteri
         face_solved = False
         keep_signs(w_new[:count], signs)
         for epoch in range(NEWTON_EPOCHS):
-            model_norm = model_epoch(X, s, h, ws, count, l1, l2, hess_work, center_work, w_new)
+            model_norm = model_epoch(X, s, s_sum, h, ws, count, l1, l2, hess_work, center_work, w_new)
             epochs += 1
             filled += 1
             for k in range(count):
@@ -1421,8 +1433,8 @@ def logistic_subproblem(X, y, z, w, b, ws, count, l1, l2, fit_intercept, criteri
                 # The epoch kept the sign pattern: CD has likely found the face, and a few
                 # linear solves do what CD's linear rate on correlated columns takes many
                 # epochs to, where they cost well below those epochs.
-                _intercept, outcome = model_face_step(X, s, h, ws, count, l1, l2, center_work, w_new, needed,
-                                                      trial_w, move)
+                _intercept, outcome = model_face_step(X, s, s_sum, h, ws, count, l1, l2, center_work, w_new,
+                                                      needed, trial_w, move)
                 face_solved = outcome != FACE_OVER_BUDGET
                 if outcome == FACE_CLIPPED or outcome == FACE_REACHED:
                     # The extrapolation starts afresh from the point the step reached.
