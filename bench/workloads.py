@@ -219,8 +219,10 @@ def model_epochs(X, s, h, ws, l1, hessian, center, w_new, n_epochs):
     """n_epochs CD epochs over every feature on one quadratic model of the logistic loss
     (coordinate.model_epoch, the inner epoch of cd's proximal Newton)."""
     norm = X.dtype.type(0.0)
+    # The epochs keep sum(s) where it starts.
+    s_sum = np.sum(s)
     for _ in range(n_epochs):
-        norm = coordinate.model_epoch(X, s, np.sum(s), h, ws, ws.shape[0], l1, 0.0, hessian, center, w_new)
+        norm = coordinate.model_epoch(X, s, s_sum, h, ws, ws.shape[0], l1, 0.0, hessian, center, w_new)
     return norm
 
 

@@ -1065,10 +1065,8 @@ def model_epoch(X, s, s_sum, h, ws, count, l1, l2, hess_work, center_work, w_new
     not: an epoch took 1.13x of a read of X instead of 1.93x). w_new[k], hess_work[k],
     center_work[k] are coordinate ws[k]'s value, curvature and weighted mean: a change delta
     moves dz by delta (X_j - center) and the intercept by -delta center, which keeps sum(s)
-    at s_sum = sum(r). The gradient is taken as ((X_j - center)^T s + center s_sum) / N: s
-    collects rounding of the size of r at every update, which X_j^T s would multiply by the
-    column's mean (a column at 1e8 left cd stalled just above its tolerance). Returns the
-    largest optimality violation seen. On long columns (PAIR_MIN_COLUMN_BYTES) two coordinates per
+    at s_sum = sum(r); the gradients go through :func:`model_dot`. Returns the largest
+    optimality violation seen. On long columns (PAIR_MIN_COLUMN_BYTES) two coordinates per
     pass over the samples (:func:`paired_model_epoch`).
     """
     if X.shape[0] * X.itemsize > PAIR_MIN_COLUMN_BYTES:
@@ -1082,7 +1080,7 @@ def model_epoch(X, s, s_sum, h, ws, count, l1, l2, hess_work, center_work, w_new
         hj = hess_work[k]
         if hj == zero:
             continue
-        g = (centered_column_dot(X, j, center_work[k], s) + center_work[k] * s_sum) * inv_n
+        g = model_dot(X, j, center_work[k], s, s_sum) * inv_n
         current = w_new[k]
         model_norm = max(model_norm, violation(current, g, l1, l2))
         new = soft_threshold_shrink(hj * current - g, l1, hj, l2)
@@ -1090,6 +1088,15 @@ def model_epoch(X, s, s_sum, h, ws, count, l1, l2, hess_work, center_work, w_new
             weighted_column_axpy(X, j, new - current, center_work[k], h, s)
             w_new[k] = new
     return model_norm
+
+
+@kernel
+def model_dot(X, j, center, s, s_sum):
+    """X_j^T s as the model's gradients take it, (X_j - center)^T s + center s_sum, with s_sum
+    the sum(s) that the implicit centering keeps: s collects rounding of the size of r at every
+    update, which X_j^T s would multiply by the column's mean (a column at 1e8 left cd stalled
+    just above its tolerance)."""
+    return centered_column_dot(X, j, center, s) + center * s_sum
 
 
 @kernel
@@ -1136,9 +1143,10 @@ def paired_model_epoch(X, s, s_sum, h, ws, count, l1, l2, hess_work, center_work
 
     The pass that applies the last pair's changes to s gives the model gradients of the next
     two positions (features j, k) and sum_i h_i (X_ij - center_j) (X_ik - center_k); after
-    j's step, k's gradient moves by delta_j times that sum / N. The pending changes are kept by position in
-    ws, where center_work is indexed. On 100000 x 1000, 200000 x 100 and 50000 x 2000 an epoch
-    took 1.63x to 1.73x of a read of X, against 1.98x to 2.20x one coordinate per pass.
+    j's step, k's gradient moves by delta_j times that sum / N. The pending changes are kept
+    by position in ws, where center_work is indexed. On 100000 x 1000, 200000 x 100 and
+    50000 x 2000 an epoch took 1.63x to 1.73x of a read of X, against 1.98x to 2.20x one
+    coordinate per pass.
     """
     zero = X.dtype.type(0.0)
     inv_n = X.dtype.type(1.0) / X.dtype.type(X.shape[0])
@@ -1178,37 +1186,36 @@ def paired_model_epoch(X, s, s_sum, h, ws, count, l1, l2, hess_work, center_work
 
 
 @kernel
-def model_change(move, s, h):
-    """The change of the model mean_i [r_i dz_i + h_i dz_i^2 / 2] when dz moves by ``move`` (N,),
-    given s = r + h dz: mean_i move_i (s_i + h_i move_i / 2), summed term by term so that
-    rounding does not hide it."""
-    half = s.dtype.type(0.5)
-    change = s.dtype.type(0.0)
+def try_model_move(X, s, h, ws, count, l1, l2, center_work, w_new, trial_w, move):
+    """Move w_new[:count] to trial_w if that lowers the quadratic model of :func:`model_epoch`,
+    moving s = r + h dz with it; move (N,) is work space. Returns (whether it moved, the
+    intercept's change of the move).
+
+    The model's change for a move m of dz is mean_i m_i (s_i + h_i m_i / 2) + the penalty's
+    change, summed term by term so that rounding does not hide it.
+    """
+    zero = X.dtype.type(0.0)
+    half = X.dtype.type(0.5)
+    move[:] = zero
+    intercept = columns_combination(X, ws, w_new[:count], trial_w[:count], center_work[:count], move)
+    change = zero
     for i in range(s.shape[0]):
         change += move[i] * (s[i] + half * h[i] * move[i])
-    return change / s.dtype.type(s.shape[0])
-
-
-@kernel
-def take_model_move(move, h, s):
-    """s += h move in place: s = r + h dz after dz moves by move (N,)."""
+    change = change / X.dtype.type(s.shape[0]) + penalty_change(w_new[:count], trial_w[:count], l1, l2)
+    if not change < zero:
+        return False, zero
+    w_new[:count] = trial_w[:count]
     for i in range(s.shape[0]):
         s[i] += h[i] * move[i]
+    return True, intercept
 
 
 @kernel
 def model_anderson_step(X, s, h, ws, count, l1, l2, center_work, w_new, iterates, trial_w, move):
     """Replace w_new by the Anderson extrapolation of the model's CD iterates if it lowers the
     quadratic model of :func:`model_epoch`, moving s with it; move (N,) is work space."""
-    if not anderson_mix(iterates, trial_w):
-        return
-    move[:] = X.dtype.type(0.0)
-    columns_combination(X, ws, w_new[:count], trial_w, center_work[:count], move)
-    change = model_change(move, s, h) + penalty_change(w_new[:count], trial_w, l1, l2)
-    if not change < X.dtype.type(0.0):
-        return
-    w_new[:count] = trial_w
-    take_model_move(move, h, s)
+    if anderson_mix(iterates, trial_w):
+        try_model_move(X, s, h, ws, count, l1, l2, center_work, w_new, trial_w, move)
 
 
 @kernel
@@ -1237,7 +1244,8 @@ def model_face_step(X, s, s_sum, h, ws, count, l1, l2, center_work, w_new, neede
     move, outcome).
 
     On the face F = {k : w_new[k] != 0} with signs sigma the model is a smooth quadratic, and
-    one Newton step from w_new reaches its minimizer: (Q_FF + l2 I) e = -(g_F + l1 sigma + l2 w_new_F),
+    one Newton step from w_new reaches its minimizer:
+    (Q_FF + l2 I) e = -(g_F + l1 sigma + l2 w_new_F),
     Q the model's Hessian mean_i h_i (x_i - center)(x_i - center)^T over F's columns and g
     the model's gradient at w_new. Where a coefficient would cross 0 the step stops there,
     sets it to 0 and leaves it out of the face (the model falls all along the segment: it is
@@ -1268,9 +1276,7 @@ def model_face_step(X, s, s_sum, h, ws, count, l1, l2, center_work, w_new, neede
     for a in range(m):
         k = face[a]
         x[a] = w_new[k]
-        # As in model_epoch.
-        dot = centered_column_dot(X, ws[k], center_work[k], s) + center_work[k] * s_sum
-        gradient[a] = dot * inv_n + l2 * w_new[k]
+        gradient[a] = model_dot(X, ws[k], center_work[k], s, s_sum) * inv_n + l2 * w_new[k]
     hessian = weighted_gram(X, ws[face], center_work[face], root_h, False, inv_n)
     for a in range(m):
         hessian[a, a] += l2
@@ -1317,13 +1323,9 @@ def model_face_step(X, s, s_sum, h, ws, count, l1, l2, center_work, w_new, neede
     trial_w[:count] = w_new[:count]
     for a in range(m):
         trial_w[face[a]] = x[a]
-    move[:] = zero
-    intercept = columns_combination(X, ws, w_new[:count], trial_w[:count], center_work[:count], move)
-    change = model_change(move, s, h) + penalty_change(w_new[:count], trial_w[:count], l1, l2)
-    if not change < zero:
+    moved, intercept = try_model_move(X, s, h, ws, count, l1, l2, center_work, w_new, trial_w, move)
+    if not moved:
         return zero, FACE_NONE
-    w_new[:count] = trial_w[:count]
-    take_model_move(move, h, s)
     return intercept, FACE_REACHED if reached else FACE_CLIPPED
 
 
