@@ -121,10 +121,7 @@ def time_gradient_steps(n: int, d: int, repeats: int, work: float):
             calls["gd_fortran"] = workloads.numba_solver(X_fortran, y, lr, k, threads)
         for name, solve in calls.items():
             row[f"{name}_warmup_{threads}t"] = workloads.seconds(solve)
-        if row["out_of_cache"]:
-            calls["read"] = lambda: workloads.read_once(X, threads)
-        runs = workloads.take_turns(calls, workloads.seconds, repeats)
-        reads[threads] = runs.pop("read", [])
+        runs, reads[threads] = workloads.take_turns_with_read(calls, X, threads, row["out_of_cache"], repeats)
         for name, times in runs.items():
             row[f"{name}_{threads}t"] = statistics.median(times) / k
     return row, reads
@@ -139,10 +136,7 @@ def time_cd_epochs(n: int, d: int, iterations: int, repeats: int, out_of_cache: 
     calls = {"cd": workloads.cd_solver(X, target, epochs),
              "model": workloads.model_solver(X, (target > 0).astype(np.float64), epochs)}
     row = {f"{name}_warmup_1t": workloads.seconds(solve) for name, solve in calls.items()}
-    if out_of_cache:
-        calls["read"] = lambda: workloads.read_once(X, 1)
-    runs = workloads.take_turns(calls, workloads.seconds, repeats)
-    reads = runs.pop("read", [])
+    runs, reads = workloads.take_turns_with_read(calls, X, 1, out_of_cache, repeats)
     for name, times in runs.items():
         row[f"{name}_1t"] = statistics.median(times) / epochs
     return row, reads

@@ -48,15 +48,13 @@ def kernel_rows(shapes, repeats, fortran=False):
                 row[f"numpy_{threads}t"] = workloads.median_seconds(lambda: workloads.numpy_solve(X, y, lr, k), repeats) / k
             solve = workloads.numba_solver(X, y, lr, k, threads)
             row[f"first_call_{threads}t"] = workloads.seconds(solve)
-            calls = {"numba": solve}
-            if X.nbytes >= workloads.OUT_OF_CACHE_BYTES:
-                # The read of this X, in turns with the iterations: a slow spell of the machine
-                # then slows both, where the bound from the bandwidth was measured minutes before.
-                calls["read"] = lambda: workloads.read_once(X, threads)
-            runs = workloads.take_turns(calls, workloads.seconds, repeats)
+            # The read of an out-of-cache X, in turns with the iterations: a slow spell of the
+            # machine then slows both, where the bound from the bandwidth was measured minutes before.
+            runs, reads = workloads.take_turns_with_read({"numba": solve}, X, threads,
+                                                         X.nbytes >= workloads.OUT_OF_CACHE_BYTES, repeats)
             row[f"numba_{threads}t"] = statistics.median(runs["numba"]) / k
-            if "read" in runs:
-                row[f"read_{threads}t"] = statistics.median(runs["read"])
+            if reads:
+                row[f"read_{threads}t"] = statistics.median(reads)
         rows.append(row)
     return rows
 

@@ -96,6 +96,17 @@ def take_turns(versions, call, repeats: int) -> dict:
     return results
 
 
+def take_turns_with_read(calls, X, threads: int, with_read: bool, repeats: int):
+    """(:func:`take_turns` of the calls' wall times, [seconds of each read of X on threads
+    threads]): with ``with_read`` (X out of every cache) a read of X takes its turn too, the
+    one-read bound measured through the same slow spells as the calls; else no reads."""
+    versions = dict(calls)
+    if with_read:
+        versions["read"] = lambda: read_once(X, threads)
+    runs = take_turns(versions, seconds, repeats)
+    return runs, runs.pop("read", [])
+
+
 def median_seconds(function, repeats: int) -> float:
     """Median wall time of ``repeats`` calls of ``function``."""
     times = []
