@@ -10,10 +10,15 @@ semantics for inf and nan, which the divergence checks rely on.
 
 from __future__ import annotations
 
+import functools
+import threading
+
 import numba
 from numba.core.types import unliteral
 
 _FASTMATH = frozenset({"reassoc", "contract", "nsz"})
+# Two threads calling a kernel for the first time make one dispatcher between them.
+_MAKING = threading.Lock()
 
 # Start Numba's threading layer now (about 4 ms). A cached kernel whose parallel callee was
 # itself loaded from the cache when the kernel was compiled (another process compiled that
@@ -30,24 +35,66 @@ def kernel(function=None, *, parallel: bool = False, ordered: bool = False, inli
     Numba inline the function into its callers before they are compiled (with the callers'
     options): LLVM then sees the per-sample math of a loop's body and can vectorize the loop,
     which it does not across a call. Usable bare (``@kernel``) or with arguments
-    (``@kernel(parallel=True)``).
+    (``@kernel(parallel=True)``). Returns a :class:`Kernel`.
     """
 
     def decorate(fn):
-        return _without_literal_specializations(
-            numba.njit(
-                cache=True,
-                nogil=True,
-                error_model="numpy",
-                fastmath=set(_FASTMATH - {"reassoc"} if ordered else _FASTMATH),
-                parallel=parallel,
-                inline="always" if inline else "never",
-            )(fn)
-        )
+        options = {
+            "cache": True,
+            "nogil": True,
+            "error_model": "numpy",
+            "fastmath": set(_FASTMATH - {"reassoc"} if ordered else _FASTMATH),
+            "parallel": parallel,
+            "inline": "always" if inline else "never",
+        }
+        return Kernel(fn, options)
 
     if function is None:
         return decorate
     return decorate(function)
+
+
+class Kernel:
+    """A kernel whose Numba dispatcher is made on first use: by a call from Python, or when a
+    calling kernel is compiled (Numba types the global through ``_numba_type_`` and reads
+    ``targetoptions`` and ``py_func`` to inline it). Every other attribute is the dispatcher's.
+
+    Making a dispatcher takes about 0.3 ms (its signature, its cache's locator, a probe of the
+    cache folder), 40 ms for fastreg's 120 kernels at import. A fit whose kernel loads from
+    the cache uses one or two of them: the others' compiled code is inside its library.
+    """
+
+    def __init__(self, function, options):
+        self._dispatcher = None
+        self._function = function
+        self._options = options
+        functools.update_wrapper(self, function)
+
+    @property
+    def dispatcher(self):
+        if self._dispatcher is None:
+            with _MAKING:
+                if self._dispatcher is None:
+                    made = numba.njit(**self._options)(self._function)
+                    self._dispatcher = _without_literal_specializations(made)
+        return self._dispatcher
+
+    @property
+    def _numba_type_(self):
+        return self.dispatcher._numba_type_
+
+    def __call__(self, *args, **kwargs):
+        return self.dispatcher(*args, **kwargs)
+
+    def __getattr__(self, name):
+        # Called only for names the Kernel lacks; the guard keeps an instance that copy or
+        # pickle made without __init__ from recursing.
+        if name in ("_dispatcher", "_function", "_options"):
+            raise AttributeError(name)
+        return getattr(self.dispatcher, name)
+
+    def __repr__(self):
+        return f"<fastreg kernel {self.__qualname__}>"
 
 
 def _without_literal_specializations(dispatcher):

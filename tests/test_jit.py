@@ -85,3 +85,55 @@ def test_kernel_called_with_constants_compiles_once_for_plain_types(tmp_path):
     assert values.split() == ["4.5", "3.0"]
     assert count == "1", signatures
     assert "Literal" not in signatures
+
+
+INLINE_MODULE = textwrap.dedent('''
+    from fastreg._jit import kernel
+
+
+    @kernel(inline=True)
+    def twice(x):
+        return 2.0 * x
+
+
+    @kernel
+    def calls_twice(x):
+        return twice(x) + 1.0
+''')
+
+
+def test_inline_kernel_is_inlined_into_its_caller_not_compiled_alone(tmp_path):
+    # Numba inlines a callee it finds through its targetoptions; a callee compiled on its own
+    # would show an overload.
+    (tmp_path / "inline_kernels.py").write_text(INLINE_MODULE)
+    result = run(tmp_path, "import inline_kernels as k\nprint(k.calls_twice(1.5), len(k.twice.overloads))\n")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["4.0", "0"]
+
+
+def test_import_makes_no_dispatcher_and_a_fit_from_the_cache_makes_few():
+    # Making a Numba dispatcher costs about 0.3 ms, and fastreg has over a hundred kernels. A
+    # fit that compiles makes those of every kernel it calls; the second process loads it.
+    code = textwrap.dedent('''
+        import numpy as np, fastreg
+        from fastreg import _jit, kernels
+        from fastreg.kernels import columns, coordinate, fused, layout, logistic, squared, vecmath
+
+        def made():
+            found = [value for module in (columns, coordinate, fused, layout, logistic, squared, vecmath)
+                     for value in vars(module).values() if isinstance(value, _jit.Kernel)]
+            return len(found), sum(k._dispatcher is not None for k in found)
+
+        print(*made())
+        rng = np.random.default_rng(0)
+        X = rng.standard_normal((40, 30))
+        fastreg.fit(X, (X[:, 0] > 0).astype(float), l1=0.05)
+        print(*made())
+    ''')
+    for _ in range(2):
+        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+    (total, at_import), (_, after_fit) = (map(int, line.split()) for line in result.stdout.splitlines())
+    assert total > 100
+    assert at_import == 0
+    assert 1 <= after_fit <= 5, after_fit
