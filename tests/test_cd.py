@@ -285,6 +285,19 @@ def test_working_set_selection_matches_a_sort_and_breaks_ties_by_index():
     assert np.sum(score == threshold) > np.sum(score[expected] == threshold)  # a tie was cut
 
 
+def test_kth_largest_matches_a_sort_with_ties_infinities_and_ordered_input():
+    rng = np.random.default_rng(21)
+    cases = [rng.standard_normal(257), np.round(rng.standard_normal(300), 1), np.full(40, 2.5),
+             np.arange(100.0), np.arange(100.0)[::-1].copy(), np.array([7.0]),
+             np.where(rng.random(200) < 0.3, np.inf, rng.random(200))]
+    for values in cases:
+        before = values.copy()
+        descending = np.sort(values)[::-1]
+        for k in range(values.size):
+            assert coordinate.kth_largest(values, k) == descending[k]
+        np.testing.assert_array_equal(values, before)
+
+
 @pytest.mark.parametrize("with_ones", [False, True])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_weighted_gram_and_cholesky_solve_match_numpy(dtype, with_ones):

@@ -359,8 +359,8 @@ def _list_undecided(w, bound, limit, start, stop, decided_out, count):
 def _refreshed(r, grad, ref_r, ref_grad, decided_out):
     """Make the exact gradient grad at r the reference of :func:`bounded_gradient` (ref_r[0],
     ref_grad[0]), with every feature decided; returns D."""
-    ref_r[0] = r
-    ref_grad[0] = grad
+    fused.copy_vector(r, ref_r[0])
+    fused.copy_vector(grad, ref_grad[0])
     for j in range(grad.shape[0]):
         decided_out[j] = j
     return grad.shape[0]
@@ -446,8 +446,10 @@ def solve_linear(matrix, rhs):
     m = rhs.shape[0]
     zero = matrix.dtype.type(0.0)
     system = np.empty((m, m + 1), dtype=matrix.dtype)
-    system[:, :m] = matrix
-    system[:, m] = rhs
+    for row in range(m):
+        for col in range(m):
+            system[row, col] = matrix[row, col]
+        system[row, m] = rhs[row]
     for col in range(m):
         pivot = col
         for row in range(col + 1, m):
@@ -663,6 +665,47 @@ def tangent_step(loss, X, y, w, b, lam, lam_new, l1_ratio, fit_intercept):
 
 
 @kernel
+def kth_largest(values, k):
+    """The k-th largest of values (k = 0: the largest), by three-way quickselect on a copy;
+    O(len(values)) expected, ties and infinities included.
+
+    Not np.partition, whose Numba implementation (with np.unique and a quicksort for its
+    argument checks) took 3.4 s of a 38 s compilation of cd_solve.
+    """
+    work = np.empty_like(values)
+    fused.copy_vector(values, work)
+    lo = 0
+    hi = values.shape[0] - 1
+    while lo < hi:
+        a, b, c = work[lo], work[(lo + hi) // 2], work[hi]
+        pivot = max(min(a, b), min(max(a, b), c))
+        # work[lo:above] > pivot, work[above:i] == pivot, work[below + 1:hi + 1] < pivot.
+        above = lo
+        i = lo
+        below = hi
+        while i <= below:
+            value = work[i]
+            if value > pivot:
+                work[i] = work[above]
+                work[above] = value
+                above += 1
+                i += 1
+            elif value < pivot:
+                work[i] = work[below]
+                work[below] = value
+                below -= 1
+            else:
+                i += 1
+        if k < above:
+            hi = above - 1
+        elif k > below:
+            lo = below + 1
+        else:
+            return pivot
+    return work[lo]
+
+
+@kernel
 def select_working_set(w, grad, l1, l2, size, decided, count, score_work, ws_out):
     """Fill ws_out with up to ``size`` features, in increasing order; returns how many.
 
@@ -686,7 +729,7 @@ def select_working_set(w, grad, l1, l2, size, decided, count, score_work, ws_out
     # features violate, and sorting them cost more than the working set's solve (0.5 ms of
     # 3 ms at 4400 candidates on leukemia). Ties at the threshold go to the lowest indices.
     scores = score_work[:candidates]
-    threshold = -np.partition(-scores, size - 1)[size - 1]
+    threshold = kth_largest(scores, size - 1)
     above = 0
     for k in range(candidates):
         if scores[k] > threshold:
@@ -967,7 +1010,7 @@ def anderson_step(X, y, r, w, b, ws, count, l1, l2, fit_intercept, center, itera
     current = w[ws[:count]]
     if not anderson_mix(iterates, trial_w):
         return b
-    trial_r[:] = r
+    fused.copy_vector(r, trial_r)
     trial_b = b + columns_combination(X, ws, current, trial_w, center[ws[:count]], trial_r)
     if fit_intercept:
         shift = -np.mean(trial_r)
@@ -984,7 +1027,7 @@ def anderson_step(X, y, r, w, b, ws, count, l1, l2, fit_intercept, center, itera
         return b
     for k in range(count):
         w[ws[k]] = trial_w[k]
-    r[:] = trial_r
+    fused.copy_vector(trial_r, r)
     return trial_b
 
 
@@ -1204,7 +1247,7 @@ def try_model_move(X, s, h, ws, count, l1, l2, center_work, w_new, trial_w, move
     change = change / X.dtype.type(s.shape[0]) + penalty_change(w_new[:count], trial_w[:count], l1, l2)
     if not change < zero:
         return False, zero
-    w_new[:count] = trial_w[:count]
+    fused.copy_vector(trial_w[:count], w_new)
     for i in range(s.shape[0]):
         s[i] += h[i] * move[i]
     return True, intercept
@@ -1262,8 +1305,9 @@ def model_face_step(X, s, s_sum, h, ws, count, l1, l2, center_work, w_new, neede
     zero = X.dtype.type(0.0)
     one = X.dtype.type(1.0)
     inv_n = one / X.dtype.type(n)
-    face = np.flatnonzero(w_new[:count])
-    m = face.shape[0]
+    face = np.empty(count, dtype=np.int64)
+    m = nonzero_features(w_new[:count], face)
+    face = face[:m]
     if not face_fits(m, n):
         return zero, FACE_NONE
     cost = m * (FACE_COLUMN_READS * n + m * (n + m) / FACE_COST_DIVISOR) + FACE_SAMPLE_PASSES * n
@@ -1281,11 +1325,11 @@ def model_face_step(X, s, s_sum, h, ws, count, l1, l2, center_work, w_new, neede
     for a in range(m):
         hessian[a, a] += l2
     inside = np.ones(m, dtype=np.bool_)
+    members = np.empty(m, dtype=np.int64)
     limit = needed * count * n
     reached = False
     while True:
-        members = np.flatnonzero(inside)
-        size = members.shape[0]
+        size = nonzero_features(inside, members)
         if size == 0:
             break
         system = np.empty((size, size), dtype=X.dtype)
@@ -1320,7 +1364,7 @@ def model_face_step(X, s, s_sum, h, ws, count, l1, l2, center_work, w_new, neede
         cost += size * size * (size + 3 * m) / FACE_COST_DIVISOR
         if cost > limit:
             break
-    trial_w[:count] = w_new[:count]
+    fused.copy_vector(w_new[:count], trial_w)
     for a in range(m):
         trial_w[face[a]] = x[a]
     moved, intercept = try_model_move(X, s, h, ws, count, l1, l2, center_work, w_new, trial_w, move)
@@ -1400,7 +1444,7 @@ def logistic_subproblem(X, y, z, w, b, ws, count, l1, l2, fit_intercept, criteri
         if stop <= inner_tol:
             break
 
-        s[:] = r
+        fused.copy_vector(r, s)
         s_sum = np.sum(r)
         for k in range(count):
             w_new[k] = w[ws[k]]

@@ -95,6 +95,15 @@ DIVERGENCE_FACTOR = 1.5
 
 
 @kernel
+def copy_vector(v, out):
+    """out[:len(v)] = v. Kernels copy arrays through this loop, never by assigning an array to
+    a slice: that brings Numba's shape-mismatch error and the formatting of its message, about
+    1 s of compilation per signature, into every library that does it."""
+    for i in range(v.shape[0]):
+        out[i] = v[i]
+
+
+@kernel
 def padded_length(length):
     """Row length for per-thread rows of ``length`` elements: at least PARTIAL_GAP apart."""
     return -(-length // PARTIAL_GAP) * PARTIAL_GAP + PARTIAL_GAP
@@ -842,7 +851,7 @@ def fista_solve(loss, X, y, w, b, lr, l1, l2, fit_intercept, max_iter, tol, crit
     t = one
     v = v_work
     w_prev = w_prev_work
-    v[:] = w
+    copy_vector(w, v)
     vb = b
     step_columns = by_columns(X)
     # The column route's predictors of v and w, residuals and per-thread partial predictors.
@@ -852,15 +861,15 @@ def fista_solve(loss, X, y, w, b, lr, l1, l2, fit_intercept, max_iter, tol, crit
     z_parts = np.empty((max(partial_out.shape[0], 1), padded_length(n) if step_columns else 0), dtype=X.dtype)
     if step_columns:
         columns.predictor(np.asfortranarray(X), w, b, z_v)
-        z_w[:] = z_v
+        copy_vector(z_v, z_w)
     first_value = zero
     n_iter = 0
     record = history_out.shape[0] > 0
     for k in range(max_iter):
         watch = record or k % check_every == 0
-        w_prev[:] = w
+        copy_vector(w, w_prev)
         b_prev = b
-        w[:] = v
+        copy_vector(v, w)
         if step_columns:
             # z_v becomes X w + b for the stepped w.
             value, b = tiled_gd_step(loss, X, y, w, vb, lr, l1, l2, fit_intercept, True, watch, COLUMN_TILE,
@@ -884,10 +893,10 @@ def fista_solve(loss, X, y, w, b, lr, l1, l2, fit_intercept, max_iter, tol, crit
             against += (v[j] - w[j]) * (w[j] - w_prev[j])
         if against > zero:
             t = one
-            v[:] = w
+            copy_vector(w, v)
             vb = b
             if step_columns:
-                z_w[:] = z_v
+                copy_vector(z_v, z_w)
         else:
             beta = (t - one) / t_next
             for j in range(d):
@@ -972,7 +981,8 @@ def squared_operator_norm(X, fit_intercept, max_iter, rtol):
         norm = scaled_norm(v, v_b)
         if norm == zero:
             return zero
-        u[:] = v / norm
+        for j in range(d):
+            u[j] = v[j] / norm
         u_b = v_b / norm
         previous = estimate
         estimate = norm
