@@ -116,7 +116,7 @@ def test_import_makes_no_dispatcher_and_a_fit_from_the_cache_makes_few():
     # fit that compiles makes those of every kernel it calls; the second process loads it.
     code = textwrap.dedent('''
         import numpy as np, fastreg
-        from fastreg import _jit, kernels
+        from fastreg import _jit
         from fastreg.kernels import columns, coordinate, fused, layout, logistic, squared, vecmath
 
         def made():
