@@ -47,17 +47,17 @@ def main(argv=None) -> int:
     path.add_argument("--cv", type=_positive_int, metavar="K", help="also cross-validate with K folds")
     path.add_argument("--out", default="fastreg-path", help="folder for path.json and the figures")
     args = parser.parse_args(argv)
-    if args.command == "demo":
-        from .demo import run
-
-        print(run(args.out))
-        return 0
-    from .cli import CommandError, run_path
+    from .cli import CommandError, output_folder, run_path
 
     try:
-        print(run_path(args))
+        if args.command == "demo":
+            from .demo import run
+
+            print(run(output_folder(args.out)))
+        else:
+            print(run_path(args))
     except CommandError as error:
-        print(f"python -m fastreg path: error: {error}", file=sys.stderr)
+        print(f"python -m fastreg {args.command}: error: {error}", file=sys.stderr)
         return error.code
     return 0
 

@@ -12,6 +12,7 @@ import csv
 import gzip
 import io
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -37,6 +38,21 @@ class CommandError(Exception):
     def __init__(self, message: str, code: int = DATA_ERROR):
         super().__init__(message)
         self.code = code
+
+
+def output_folder(out) -> Path:
+    """The folder ``out``, created if missing; checked before any work so that a run never
+    computes for minutes and then fails to save."""
+    folder = Path(out)
+    if folder.exists() and not folder.is_dir():
+        raise CommandError(f"--out {folder}: is a file, not a folder", USAGE_ERROR)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise CommandError(f"--out {folder}: cannot create the folder ({error.strerror or error})", USAGE_ERROR) from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise CommandError(f"--out {folder}: the folder is not writable", USAGE_ERROR)
+    return folder
 
 
 def _open_text(path: Path):
@@ -187,6 +203,7 @@ def run_path(args) -> str:
         raise CommandError(f"{file}: no such file", USAGE_ERROR)
     if file.is_dir():
         raise CommandError(f"{file}: is a folder, not a data file", USAGE_ERROR)
+    out = output_folder(args.out)
     if is_csv(file):
         X, labels, _names = read_csv(file, args.target)
     else:
@@ -209,13 +226,14 @@ def run_path(args) -> str:
     finally:
         progress.close()
 
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     record = path.to_dict()
     if cv is not None:
         record["cross_validation"] = {k: v for k, v in cv.to_dict().items() if k != "path"}
-    (out / "path.json").write_text(json.dumps(record, indent=1))
-    written = ["path.json"] + _figures(path, cv, out)
+    try:
+        (out / "path.json").write_text(json.dumps(record, indent=1))
+        written = ["path.json"] + _figures(path, cv, out)
+    except OSError as error:
+        raise CommandError(f"{out}: cannot write the results ({error.strerror or error})") from None
     header = (f"{file.name}: N={X.shape[0]} D={X.shape[1]} loss={loss} l1_ratio={args.l1_ratio:g}, "
               f"{len(path)} lambdas in {path.seconds.sum():.3g} s")
     lines = [header, table(path, cv)]

@@ -206,11 +206,11 @@ def regularization_path(
                          fit_intercept=fit_intercept, l1_ratio=l1_ratio)
         grid = lambda_grid(top, n_lambdas, lambda_min_ratio) if top > 0 else np.zeros(0)
         if top == 0:
-            raise ValueError("lambda_max is 0 (X^T y = 0): every penalty gives w = 0; pass lambdas explicitly.")
+            residual = "y - mean(y)" if fit_intercept else ("y - 1/2" if loss == "logistic" else "y")
+            raise ValueError(f"lambda_max is 0 (X^T ({residual}) = 0: the loss gradient at w = 0 vanishes): "
+                             f"every penalty gives w = 0; pass lambdas explicitly.")
     else:
-        grid = np.sort(validation.as_vector(lambdas, len(np.ravel(lambdas)), "lambdas"))[::-1]
-        if grid.size == 0 or np.any(grid <= 0):
-            raise ValueError("lambdas must be a non-empty list of positive numbers.")
+        grid = validation.as_penalties(lambdas)
 
     setup_seconds = _load_kernels(data, solver, tol, threads, screening)
     stepper = solvers.PathSolver(data, solver=solver, tol=tol, max_iter=max_iter, n_threads=threads, screening=screening)

@@ -191,7 +191,7 @@ def fit(
     data = prepare(X, y, loss=loss, solver=solver, fit_intercept=fit_intercept)
     w = None if w0 is None else validation.as_start(w0, data.X.shape[1], data.X.dtype)
     if intercept0 is not None:
-        intercept0 = validation.check_real(intercept0, "intercept0")
+        intercept0 = validation.check_intercept(intercept0, data.X.dtype)
         if not fit_intercept and intercept0 != 0.0:
             raise ValueError("intercept0 must be 0 or None when fit_intercept=False.")
     return solve(data, l1=l1, l2=l2, solver=solver, lr=lr, max_iter=max_iter, tol=tol, w=w,

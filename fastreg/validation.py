@@ -13,6 +13,10 @@ import numpy as np
 
 LOSSES = ("logistic", "squared")
 
+# Counts reach the kernels as int64: a larger Python int does not convert (Numba refuses it,
+# or it wraps to a negative count that runs nothing).
+LARGEST_COUNT = int(np.iinfo(np.int64).max)
+
 
 def _is_sparse(X) -> bool:
     """Whether X is a SciPy sparse matrix or array, detected without importing SciPy."""
@@ -206,12 +210,14 @@ def check_positive(value, name: str) -> float:
 
 
 def check_positive_int(value, name: str) -> int:
-    """An integer >= 1."""
+    """An integer from 1 to LARGEST_COUNT."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name}={value!r} must be an integer >= 1.")
     integer = operator.index(value)
     if integer < 1:
         raise ValueError(f"{name}={value!r} must be an integer >= 1.")
+    if integer > LARGEST_COUNT:
+        raise ValueError(f"{name}={value!r} must be at most 2**63 - 1 = {LARGEST_COUNT}.")
     return integer
 
 
@@ -242,6 +248,35 @@ def as_start(w0, n_features: int, dtype, name: str = "w0") -> np.ndarray:
     array = array.astype(dtype)
     check_data(array, name)
     return array
+
+
+def check_intercept(value, dtype, name: str = "intercept0") -> float:
+    """A finite real number whose square does not overflow ``dtype`` (the rule of :func:`check_data`)."""
+    real = check_real(value, name)
+    if not real * real <= float(np.finfo(dtype).max):
+        raise ValueError(f"{name}={value!r} is too large to compute with: its square overflows {np.dtype(dtype)}; "
+                         f"start from a smaller intercept or from None (the optimal constant).")
+    return real
+
+
+def as_penalties(lambdas, name: str = "lambdas") -> np.ndarray:
+    """A grid of penalties: a new 1-D float64 array of positive finite numbers, largest first."""
+    if _is_sparse(lambdas):
+        raise TypeError(f"{name} is a sparse matrix; pass a 1-D list or array of numbers.")
+    array = np.asarray(lambdas)
+    if array.dtype.kind not in "iuf":
+        raise TypeError(f"{name} must hold real numbers; got dtype {array.dtype}.")
+    if array.ndim != 1:
+        raise ValueError(f"{name} must be a 1-D list or array of penalties; got shape {array.shape}"
+                         + (f" (pass np.ravel({name}))." if array.ndim == 2 and 1 in array.shape else "."))
+    if array.size == 0:
+        raise ValueError(f"{name} is empty; pass at least one penalty > 0.")
+    array = array.astype(np.float64)
+    _check_elements_finite(array, name)
+    if not np.all(array > 0):
+        raise ValueError(f"{name} must be > 0; got {float(array.min())!r} (lambda = 0 is no penalty: "
+                         f"use fit with l1=0 for it).")
+    return np.sort(array)[::-1]
 
 
 def check_fraction(value, name: str) -> float:

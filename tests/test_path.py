@@ -144,7 +144,13 @@ def test_early_stop_is_reported():
 def test_bad_path_arguments_are_named():
     X, y = make_problem("squared", 20, 4)
     for kwargs, message in [
-        ({"lambdas": [0.1, -1.0]}, "lambdas must be a non-empty list of positive numbers"),
+        ({"lambdas": [0.1, -1.0]}, r"lambdas must be > 0; got -1.0"),
+        ({"lambdas": [0.1, 0.0]}, r"lambdas must be > 0; got 0.0"),
+        ({"lambdas": []}, "lambdas is empty"),
+        ({"lambdas": [[0.1, 0.2]]}, r"lambdas must be a 1-D .*np.ravel\(lambdas\)"),
+        ({"lambdas": [0.1, float("nan")]}, "Input lambdas contains NaN or infinity"),
+        ({"lambdas": [float("inf"), 0.1]}, "Input lambdas contains NaN or infinity"),
+        ({"max_iter": 2**63}, r"max_iter=9223372036854775808 must be at most"),
         ({"lambda_min_ratio": 2.0}, "lambda_min_ratio=2.0 must be < 1"),
         ({"l1_ratio": 0.0}, r"l1_ratio=0.0 must be in \(0, 1\]"),
         ({"n_lambdas": 0}, "n_lambdas"),
@@ -152,6 +158,17 @@ def test_bad_path_arguments_are_named():
     ]:
         with pytest.raises(ValueError, match=message):
             fastreg.regularization_path(X, y, loss="squared", **kwargs)
+    for lambdas in (["a", "b"], [True, False], np.array([0.1], dtype=object)):
+        with pytest.raises(TypeError, match="lambdas must hold real numbers"):
+            fastreg.regularization_path(X, y, loss="squared", lambdas=lambdas)
+
+
+def test_a_grid_from_lambda_max_zero_is_refused_with_the_reason():
+    X, _y = make_problem("squared", 20, 4)
+    with pytest.raises(ValueError, match=r"lambda_max is 0 \(X\^T \(y - mean\(y\)\) = 0"):
+        fastreg.regularization_path(X, np.full(20, 3.0), loss="squared")
+    with pytest.raises(ValueError, match=r"lambda_max is 0 \(X\^T \(y\) = 0"):
+        fastreg.regularization_path(np.zeros((20, 4)), np.arange(20.0), loss="squared", fit_intercept=False)
 
 
 def test_folds_partition_the_samples_and_stratify():
@@ -268,11 +285,22 @@ def test_cli_bad_inputs_get_one_line_and_a_nonzero_exit(tmp_path):
         ((str(bad_csv), "--target", "nope"), "--target 'nope' is not a column"),
         ((str(bad_csv), "--frobnicate"), "unrecognized arguments: --frobnicate"),
         ((str(bad_csv), "--l1-ratio", "2"), "invalid number in (0, 1] value"),
+        ((str(bad_svm), "--out", str(bad_csv / "figures")), "cannot create the folder"),
+        ((str(bad_svm), "--out", str(bad_csv)), "is a file, not a folder"),
     ]
     for args, message in cases:
         code, stderr = run_cli(*args)
         assert code != 0, args
         assert stderr.count("\n") == 1 and message in stderr and "Traceback" not in stderr, (args, stderr)
+
+
+def test_demo_with_an_unusable_out_folder_gets_one_line_and_exit_code_2(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    completed = subprocess.run([sys.executable, "-m", "fastreg", "demo", "--out", str(blocker / "figures")],
+                               capture_output=True, text=True)
+    assert completed.returncode == 2 and completed.stdout == ""
+    assert completed.stderr.count("\n") == 1 and "--out" in completed.stderr and "cannot create" in completed.stderr
 
 
 def test_plots_take_and_return_axes():
