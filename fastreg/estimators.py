@@ -15,7 +15,7 @@ import warnings
 import numpy as np
 
 from . import validation
-from .path import cross_validate_path
+from .path import Path, cross_validate_path
 from .solvers import fit as _fit
 
 try:
@@ -101,11 +101,10 @@ class _RegularizedLinearModel(_Base):
 
         Its ``l1`` and ``l2`` are that lambda's (``lam * l1_ratio``, ``lam * (1 - l1_ratio)``).
         """
+        validation.check_type(path, Path, "path", "from fastreg.regularization_path")
         if path.loss != cls._loss:
             raise ValueError(f"{cls.__name__} needs a path of the {cls._loss} loss; this path is {path.loss}.")
-        index = validation.check_positive_int(index + 1, "index + 1") - 1
-        if index >= len(path):
-            raise ValueError(f"index={index} is outside the path's {len(path)} lambdas.")
+        index = validation.check_index(index, len(path))
         lam = float(path.lambdas[index])
         estimator = cls(l1=lam * path.l1_ratio, l2=lam * (1.0 - path.l1_ratio), fit_intercept=path.fit_intercept)
         estimator._set_solution(path.coefs[index].copy(), float(path.intercepts[index]), int(path.n_iter[index]))

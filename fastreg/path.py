@@ -190,6 +190,7 @@ def regularization_path(
     fit_intercept = validation.check_bool(fit_intercept, "fit_intercept")
     screening = validation.check_bool(screening, "screening")
     early_stop = validation.check_bool(early_stop, "early_stop")
+    progress = validation.check_callback(progress, "progress")
     tol = validation.check_nonnegative(tol, "tol")
     max_iter = validation.check_positive_int(max_iter, "max_iter")
     threads = solvers.thread_count(n_threads)
@@ -421,18 +422,20 @@ def cross_validate_path(
         raise ValueError(f"n_folds={n_folds} must be between 2 and the number of samples ({n}).")
     if n_jobs is not None:
         n_jobs = validation.check_positive_int(n_jobs, "n_jobs")
-    options = dict(loss=loss, l1_ratio=l1_ratio, fit_intercept=fit_intercept, tol=tol, max_iter=max_iter)
-    full = regularization_path(X, y, n_lambdas=n_lambdas, lambda_min_ratio=lambda_min_ratio, lambdas=lambdas,
-                               **options)
-    if progress is not None:
-        progress(1, n_folds + 1)
+    rng = validation.check_random_state(random_state)
+    progress = validation.check_callback(progress, "progress")
     if loss == "logistic":
         _classes, target = validation.encode_binary_labels(y, n, np.float64)
         if np.min(np.bincount(target.astype(int))) < n_folds:
             raise ValueError(f"n_folds={n_folds} exceeds the number of samples in the smaller class; use fewer folds.")
     else:
         target = validation.as_float_target(y, n, np.float64)
-    folds = fold_indices(target, n_folds, loss == "logistic", random_state)
+    options = dict(loss=loss, l1_ratio=l1_ratio, fit_intercept=fit_intercept, tol=tol, max_iter=max_iter)
+    full = regularization_path(X, y, n_lambdas=n_lambdas, lambda_min_ratio=lambda_min_ratio, lambdas=lambdas,
+                               **options)
+    if progress is not None:
+        progress(1, n_folds + 1)
+    folds = fold_indices(target, n_folds, loss == "logistic", rng)
 
     def run_fold(held_out):
         train = np.ones(n, dtype=bool)

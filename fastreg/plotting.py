@@ -7,13 +7,28 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import validation
+from .path import CrossValidation, Path
+
 
 def _axes(ax):
     if ax is not None:
-        return ax
+        from matplotlib.axes import Axes
+
+        return validation.check_type(ax, Axes, "ax", "e.g. plt.subplots()[1], or None for a new figure")
     import matplotlib.pyplot as plt
 
     return plt.figure(figsize=(6, 4)).add_subplot()
+
+
+def _log_lambda_axis(ax, lambdas):
+    """log(lambdas) for the x axis, which runs from the first lambda to the last (a single
+    lambda keeps matplotlib's automatic limits: equal limits would be singular)."""
+    log_lambdas = np.log(lambdas)
+    if len(log_lambdas) > 1:
+        ax.set_xlim(log_lambdas[0], log_lambdas[-1])
+    ax.set_xlabel("log(lambda)")
+    return log_lambdas
 
 
 def cost_curves(histories: dict, ax=None, *, log_y: bool = False):
@@ -56,16 +71,15 @@ def trajectories(iterations, weights, ax=None, *, label: str = "", linestyle: st
 def coefficient_path(path, ax=None, *, n_labels: int = 5):
     """Each coefficient against log(lambda), largest lambda on the left; the ``n_labels``
     coefficients largest in absolute value at the smallest lambda are labelled."""
+    validation.check_type(path, Path, "path", "from fastreg.regularization_path")
     ax = _axes(ax)
-    log_lambdas = np.log(path.lambdas)
+    log_lambdas = _log_lambda_axis(ax, path.lambdas)
     ax.plot(log_lambdas, path.coefs, linewidth=1)
-    ax.set_xlim(log_lambdas[0], log_lambdas[-1])
     final = path.coefs[-1]
     for j in np.argsort(-np.abs(final))[: min(n_labels, int(np.count_nonzero(final)))]:
         ax.annotate(f"w_{j}", (log_lambdas[-1], final[j]), textcoords="offset points", xytext=(3, 0),
                     fontsize=8, va="center")
     ax.axhline(0.0, color="grey", linewidth=0.5)
-    ax.set_xlabel("log(lambda)")
     ax.set_ylabel("coefficient")
     ax.set_title(f"{path.loss} path, l1_ratio={path.l1_ratio:g}")
     return ax
@@ -73,12 +87,11 @@ def coefficient_path(path, ax=None, *, n_labels: int = 5):
 
 def path_profile(path, ax=None):
     """Per lambda: wall time (left axis), iterations and non-zeros (right axis) against log(lambda)."""
+    validation.check_type(path, Path, "path", "from fastreg.regularization_path")
     ax = _axes(ax)
-    log_lambdas = np.log(path.lambdas)
+    log_lambdas = _log_lambda_axis(ax, path.lambdas)
     ax.plot(log_lambdas, path.seconds * 1e3, color="C0", label="time (ms)")
-    ax.set_xlabel("log(lambda)")
     ax.set_ylabel("time per lambda (ms)", color="C0")
-    ax.set_xlim(log_lambdas[0], log_lambdas[-1])
     right = ax.twinx()
     right.plot(log_lambdas, path.n_iter, color="C1", label="iterations")
     right.plot(log_lambdas, path.nnz, color="C2", label="non-zeros")
@@ -92,14 +105,13 @@ def path_profile(path, ax=None):
 def cv_curve(cv, ax=None):
     """Mean held-out error against log(lambda) with one-standard-error bars; lambda_min and
     lambda_1se marked."""
+    validation.check_type(cv, CrossValidation, "cv", "from fastreg.cross_validate_path")
     ax = _axes(ax)
-    log_lambdas = np.log(cv.lambdas)
+    log_lambdas = _log_lambda_axis(ax, cv.lambdas)
     ax.errorbar(log_lambdas, cv.mean, yerr=cv.std_error, fmt="o", markersize=3, color="C3", ecolor="grey",
                 elinewidth=0.8, capsize=2)
     ax.axvline(np.log(cv.lambda_min), linestyle="--", color="k", linewidth=0.8, label=f"lambda_min {cv.lambda_min:.3g}")
     ax.axvline(np.log(cv.lambda_1se), linestyle=":", color="k", linewidth=0.8, label=f"lambda_1se {cv.lambda_1se:.3g}")
-    ax.set_xlim(log_lambdas[0], log_lambdas[-1])
-    ax.set_xlabel("log(lambda)")
     ax.set_ylabel(f"{cv.scoring} ({cv.errors.shape[0]}-fold)")
     ax.legend()
     return ax

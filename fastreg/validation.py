@@ -279,6 +279,45 @@ def as_penalties(lambdas, name: str = "lambdas") -> np.ndarray:
     return np.sort(array)[::-1]
 
 
+def check_index(value, length: int, name: str = "index") -> int:
+    """An integer from 0 to length - 1."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name}={value!r} must be an integer from 0 to {length - 1}.")
+    index = operator.index(value)
+    if not 0 <= index < length:
+        raise ValueError(f"{name}={value!r} must be an integer from 0 to {length - 1} (there are {length}).")
+    return index
+
+
+def check_type(value, kind: type, name: str, hint: str):
+    """value, if it is an instance of ``kind``; ``hint`` says where such a value comes from."""
+    if not isinstance(value, kind):
+        raise TypeError(f"{name} must be a {kind.__module__.split('.')[0]}.{kind.__name__} ({hint}); "
+                        f"got {type(value).__name__}.")
+    return value
+
+
+def check_callback(value, name: str):
+    """None or a callable."""
+    if value is not None and not callable(value):
+        raise TypeError(f"{name}={value!r} must be a callable or None.")
+    return value
+
+
+def check_random_state(value, name: str = "random_state") -> np.random.Generator:
+    """A NumPy Generator from None, an integer >= 0, a Generator (returned as is) or a legacy
+    RandomState (which, as in scikit-learn, gives up one draw to seed it)."""
+    if isinstance(value, np.random.Generator):
+        return value
+    if isinstance(value, np.random.RandomState):
+        return np.random.default_rng(value.randint(np.iinfo(np.int32).max))
+    if value is not None and (isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral)):
+        raise TypeError(f"{name}={value!r} must be None, an integer >= 0 or a numpy.random.Generator (or RandomState).")
+    if value is not None and value < 0:
+        raise ValueError(f"{name}={value!r} must be >= 0.")
+    return np.random.default_rng(value)
+
+
 def check_fraction(value, name: str) -> float:
     """A real number in (0, 1]."""
     value = check_real(value, name)

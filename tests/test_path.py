@@ -131,6 +131,13 @@ def test_path_result_exports_and_gives_estimators():
     assert path.index(path.lambdas[7] * 1.01) == 7
     with pytest.raises(ValueError, match="needs a path of the squared loss"):
         fastreg.LinearRegression.from_path(path, 0)
+    for index, error, message in [(len(path), ValueError, f"index={len(path)} must be an integer from 0 to {len(path) - 1}"),
+                                  (-1, ValueError, "index=-1 must be an integer from 0"),
+                                  (1.5, TypeError, "index=1.5 must be an integer")]:
+        with pytest.raises(error, match=message):
+            fastreg.LogisticRegression.from_path(path, index)
+    with pytest.raises(TypeError, match="path must be a fastreg.Path .*got dict"):
+        fastreg.LogisticRegression.from_path(path.to_dict(), 0)
 
 
 def test_early_stop_is_reported():
@@ -169,6 +176,38 @@ def test_a_grid_from_lambda_max_zero_is_refused_with_the_reason():
         fastreg.regularization_path(X, np.full(20, 3.0), loss="squared")
     with pytest.raises(ValueError, match=r"lambda_max is 0 \(X\^T \(y\) = 0"):
         fastreg.regularization_path(np.zeros((20, 4)), np.arange(20.0), loss="squared", fit_intercept=False)
+
+
+def test_bad_cv_arguments_are_named_before_any_path_is_computed():
+    X, y = make_problem("logistic", 30, 4, seed=3)
+    calls = []
+    few_positives = np.r_[np.ones(2), np.zeros(28)]
+    for kwargs, error, message in [
+        ({"random_state": "a"}, TypeError, "random_state='a' must be None, an integer >= 0"),
+        ({"random_state": -1}, ValueError, "random_state=-1 must be >= 0"),
+        ({"random_state": 1.5}, TypeError, "random_state=1.5"),
+        ({"progress": 3}, TypeError, "progress=3 must be a callable or None"),
+        ({"y": few_positives, "progress": lambda done, total: calls.append(done)}, ValueError,
+         "n_folds=5 exceeds the number of samples in the smaller class"),
+    ]:
+        arguments = {"y": y} | kwargs
+        with pytest.raises(error, match=message):
+            fastreg.cross_validate_path(X, arguments.pop("y"), n_lambdas=5, **arguments)
+    assert calls == []
+    with pytest.raises(TypeError, match="progress='x' must be a callable"):
+        fastreg.regularization_path(X, y, n_lambdas=5, progress="x")
+
+
+def test_cv_takes_a_generator_or_an_integer_seed_for_the_same_folds():
+    X, y = make_problem("logistic", 40, 6, seed=4)
+    by_seed = fastreg.cross_validate_path(X, y, n_lambdas=6, n_folds=4, random_state=11)
+    by_generator = fastreg.cross_validate_path(X, y, n_lambdas=6, n_folds=4, random_state=np.random.default_rng(11))
+    np.testing.assert_array_equal(by_seed.errors, by_generator.errors)
+    # A legacy RandomState seeds the folds with one draw, as scikit-learn's check_random_state does.
+    legacy = fastreg.cross_validate_path(X, y, n_lambdas=6, n_folds=4, random_state=np.random.RandomState(0))
+    drawn = fastreg.cross_validate_path(X, y, n_lambdas=6, n_folds=4,
+                                        random_state=int(np.random.RandomState(0).randint(2**31 - 1)))
+    np.testing.assert_array_equal(legacy.errors, drawn.errors)
 
 
 def test_folds_partition_the_samples_and_stratify():
@@ -316,6 +355,20 @@ def test_plots_take_and_return_axes():
         assert plotting.path_profile(cv.path, axes[1]) is axes[1]
         assert plotting.cv_curve(cv, axes[2]) is axes[2]
     assert len(axes[0].get_lines()) >= 8  # one line per coefficient
+    plt.close(figure)
+    with pytest.raises(TypeError, match="ax must be a matplotlib.Axes"):
+        plotting.coefficient_path(cv.path, "left")
+    with pytest.raises(TypeError, match="path must be a fastreg.Path"):
+        plotting.path_profile(cv)
+    with pytest.raises(TypeError, match="cv must be a fastreg.CrossValidation"):
+        plotting.cv_curve(cv.path)
+    single = fastreg.regularization_path(X, y, lambdas=[cv.lambdas[3]])
+    figure, axes = plt.subplots(1, 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # equal x limits would warn
+        plotting.coefficient_path(single, axes[0])
+        plotting.path_profile(single, axes[1])
+    assert axes[0].get_xlim()[0] < np.log(single.lambdas[0]) < axes[0].get_xlim()[1]
     plt.close(figure)
 
 
