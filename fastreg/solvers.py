@@ -316,7 +316,9 @@ def solve(data: Problem, *, l1: float, l2: float, solver: str, lr, max_iter: int
         warnings.warn(
             f"{solver} stopped at max_iter={max_iter} before converging: {criterion_name} "
             f"{reached:.3g} > tolerance {tolerance:.3g} (tol={tol:g}, relative). "
-            "Increase max_iter, or loosen tol.",
+            "Increase max_iter, or loosen tol."
+            + (" In float32 the rounding of the iterates can keep the certificate above a tight tol "
+               "(fista and gd more than cd): pass X as float64 for more digits." if X.dtype == np.float32 else ""),
             ConvergenceWarning,
             stacklevel=2,
         )

@@ -105,6 +105,16 @@ def test_reaches_sklearn_ridge_optimum(solver):
     assert_matches_optimum(result, "squared", X, y, 0.0, alpha / N, peer.coef_, peer.intercept_)
 
 
+def test_a_float32_solve_that_stops_short_says_float64_gives_more_digits():
+    X, y = make_problem("logistic", 70, 12, seed=7)
+    with pytest.warns(ConvergenceWarning, match=r"fista stopped at max_iter=5 .*In float32 .*pass X as float64"):
+        fastreg.fit(X.astype(np.float32), y, l1=0.01, solver="fista", tol=1e-9, max_iter=5)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fastreg.fit(X, y, l1=0.01, solver="fista", tol=1e-9, max_iter=5)
+    assert len(caught) == 1 and "float32" not in str(caught[0].message)
+
+
 @pytest.mark.parametrize("solver", ["cd", "fista", "gd"])
 @pytest.mark.parametrize("loss", ["logistic", "squared"])
 def test_certificate_at_return_is_below_tolerance_and_bounds_suboptimality(solver, loss):
