@@ -48,10 +48,13 @@ def test_gradient_matches_reference(loss, shape, blocks, layout):
 
 @pytest.mark.parametrize("loss", LOSSES)
 @pytest.mark.parametrize("blocks", [1, 2])
-def test_gradient_of_streamed_rows_matches_reference(loss, blocks):
-    n, d = 4_099, 520  # 17 MB of 4 kB rows, and a rest of 3 rows after the blocks of 4
+@pytest.mark.parametrize("n, d", [(4_303, 500), (2_215, 950)])
+def test_gradient_of_streamed_rows_matches_reference(loss, blocks, n, d):
+    # 17 MB of 4 kB rows with 3 rows after the blocks of 4, and of 7.6 kB rows (past
+    # EIGHT_ROW_MIN_BYTES: blocks of 8) with 7 rows after them.
     X, y = make_problem(loss, n, d)
     assert fused.streams_rows(X) and not fused.streams_rows(X[:1_000])
+    assert (d * X.itemsize > fused.EIGHT_ROW_MIN_BYTES) == (d == 950)
     assert_gradient_matches_reference(loss, X, y, start(d), -0.3, blocks)
 
 
