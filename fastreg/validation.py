@@ -209,9 +209,14 @@ def check_positive(value, name: str) -> float:
     return real
 
 
+def _is_integer(value) -> bool:
+    """An int or NumPy integer; bools, which are ints to Python, are not."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+
+
 def check_positive_int(value, name: str) -> int:
     """An integer from 1 to LARGEST_COUNT."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+    if not _is_integer(value):
         raise TypeError(f"{name}={value!r} must be an integer >= 1.")
     integer = operator.index(value)
     if integer < 1:
@@ -281,7 +286,7 @@ def as_penalties(lambdas, name: str = "lambdas") -> np.ndarray:
 
 def check_index(value, length: int, name: str = "index") -> int:
     """An integer from 0 to length - 1."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+    if not _is_integer(value):
         raise TypeError(f"{name}={value!r} must be an integer from 0 to {length - 1}.")
     index = operator.index(value)
     if not 0 <= index < length:
@@ -311,7 +316,7 @@ def check_random_state(value, name: str = "random_state") -> np.random.Generator
         return value
     if isinstance(value, np.random.RandomState):
         return np.random.default_rng(value.randint(np.iinfo(np.int32).max))
-    if value is not None and (isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral)):
+    if value is not None and not _is_integer(value):
         raise TypeError(f"{name}={value!r} must be None, an integer >= 0 or a numpy.random.Generator (or RandomState).")
     if value is not None and value < 0:
         raise ValueError(f"{name}={value!r} must be >= 0.")
