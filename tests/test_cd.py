@@ -365,16 +365,16 @@ def test_face_step_reaches_the_model_minimizer_on_its_sign_pattern(fit_intercept
     w[face] = [1.8, -1.6, 1.7, -1.9, 1.5, -1.5]
     # A step that costs more than its budget (in CD epochs) is not taken.
     w_new, s = w.copy(), r.copy()
-    _db, outcome = coordinate.model_face_step(X, s, np.sum(s), h, ws, 8, l1, l2, centers, w_new, 1.0, np.empty(8),
-                                              np.empty(50))
+    _db, outcome = coordinate.model_face_step(X, s, np.sum(s), h, ws, 8, l1, l2, centers, w_new, 1.0, 0,
+                                              np.empty(8), np.empty(50))
     assert outcome == coordinate.FACE_OVER_BUDGET
     np.testing.assert_array_equal(w_new, w)
     np.testing.assert_array_equal(s, r)
     expected_w, expected_db = model_face_reference(X, ws, r, h, w, face, l1, l2, fit_intercept)
     assert np.all(np.sign(expected_w) == np.sign(w[face]))  # no coefficient crosses 0 here
     w_new, s = w.copy(), r.copy()
-    db, outcome = coordinate.model_face_step(X, s, np.sum(s), h, ws, 8, l1, l2, centers, w_new, 100.0, np.empty(8),
-                                             np.empty(50))
+    db, outcome = coordinate.model_face_step(X, s, np.sum(s), h, ws, 8, l1, l2, centers, w_new, 100.0, 0,
+                                             np.empty(8), np.empty(50))
     assert outcome == coordinate.FACE_REACHED
     np.testing.assert_allclose(w_new[face], expected_w, rtol=1e-10)
     np.testing.assert_array_equal(np.delete(w_new, face), 0.0)
@@ -427,8 +427,8 @@ def test_face_step_drops_coefficients_that_reach_zero_until_a_face_minimizer():
     dropped = (expected == 0) & (w != 0)
     assert dropped.any()  # the first face's minimizer has coefficients of the other sign
     w_new, s = w.copy(), r.copy()
-    _db, outcome = coordinate.model_face_step(X, s, np.sum(s), h, ws, 8, l1, l2, centers, w_new, 100.0, np.empty(8),
-                                              np.empty(50))
+    _db, outcome = coordinate.model_face_step(X, s, np.sum(s), h, ws, 8, l1, l2, centers, w_new, 100.0, 0,
+                                              np.empty(8), np.empty(50))
     assert outcome == coordinate.FACE_REACHED
     np.testing.assert_allclose(w_new, expected, rtol=1e-10, atol=1e-15)
     np.testing.assert_array_equal(w_new[dropped], 0.0)
@@ -457,7 +457,7 @@ def test_face_step_stops_at_a_zero_crossing_when_its_budget_runs_out():
     needed = first_cost * coordinate.FACE_MARGIN / (m * n)
     w_new = w.copy()
     _db, outcome = coordinate.model_face_step(X, r.copy(), np.sum(r), h, ws, m, l1, l2, np.zeros(m), w_new, needed,
-                                              np.empty(m), np.empty(n))
+                                              0, np.empty(m), np.empty(n))
     assert outcome == coordinate.FACE_CLIPPED
     dropped = np.count_nonzero(w_new == 0)
     assert 1 <= dropped < np.count_nonzero(full == 0)
@@ -612,6 +612,21 @@ def test_real_data_l1_logistic_and_lasso_certified_and_match_sklearn(dataset, fi
         # peer, solved less tightly, may only be higher.
         assert result.objective <= theirs + result.gap + 4 * np.finfo(float).eps * theirs
         assert theirs - result.objective <= 1e-6 * theirs
+
+
+# Lambdas of arcene's 100-lambda path (lambda_max to lambda_max / 100, no intercept) where two
+# or three near-duplicate features are the only non-zeros. Before faces this small got face
+# steps, CD crawled there: 8280 and 10435 epochs at these lambdas of the path (tol 1e-6), 15510
+# and 12496 for these cold solves (75 and 171 with them).
+@pytest.mark.parametrize("loss, step", [("logistic", 21), ("squared", 43)])
+def test_cd_finishes_a_small_face_of_near_duplicate_features(loss, step):
+    X, y = load_dataset("arcene")
+    l1 = lambda_max_formula(loss, X, y, False) * 1e-2 ** (step / 99)
+    result = fastreg.fit(X, y, loss=loss, l1=l1, fit_intercept=False, tol=1e-8, max_iter=100_000)
+    assert np.count_nonzero(result.coef) < coordinate.FACE_MIN_SHARE * X.shape[0]
+    _value, gap, _norm = reference.certificate(loss, X, y, result.coef, 0.0, l1, 0.0, False)
+    assert gap <= result.tolerance * 1.01
+    assert result.n_iter <= 400
 
 
 @pytest.mark.parametrize("fit_intercept", [False, True])

@@ -104,10 +104,17 @@ FACE_MARGIN = 4
 
 # Face steps only for faces of at least this share of the N samples: as M nears N the face's
 # columns come close to dependent and CD's rate collapses (arcene: 3x to 10x fewer epochs
-# with face steps), while with M << N the columns are well conditioned, CD with Anderson's
-# extrapolation solves the model in a few epochs, and face steps made 100000 x 200 logistic
-# 10 % to 30 % slower.
+# with face steps), while with M << N the columns are usually well conditioned, CD with
+# Anderson's extrapolation solves the model in a few epochs, and face steps made 100000 x 200
+# logistic 10 % to 30 % slower.
 FACE_MIN_SHARE = 0.1
+# A smaller face still gets face steps once CD has spent CRAWL_EPOCHS epochs on its working
+# set without solving it: two or three nearly collinear columns (arcene's near-duplicate
+# features) took CD 300 to 10000 epochs at lambdas where they were the only non-zeros. CD's
+# rate alone does not tell them apart: on 100000 x 200 logistic it promised 20 to 200 more
+# epochs where Anderson's extrapolation finished in fewer, and face steps there took 1.09x
+# to 1.12x the time (bench/ab.py --solves --problems tall).
+CRAWL_EPOCHS = 40
 
 # Rows of the weighted columns that weighted_gram holds at a time.
 GRAM_ROWS = 32
@@ -938,7 +945,7 @@ def squared_subproblem(X, y, r, w, b, ws, count, l1, l2, fit_intercept, criterio
             # A new sign pattern: a face step may be tried on it.
             face_solved = False
         if slot == 0 and stable and not face_solved and stop < previous < np.inf and face_fits(
-                np.count_nonzero(signs), n):
+                np.count_nonzero(signs), n, epochs):
             # As in logistic_subproblem: the sign pattern held since the last check, so a few
             # linear solves on its face may finish what CD's rate would take many epochs to
             # (once per pattern). The model, mean(r dz + dz^2 / 2) + penalty, is the squared
@@ -948,7 +955,7 @@ def squared_subproblem(X, y, r, w, b, ws, count, l1, l2, fit_intercept, criterio
             current = w[ws[:count]]
             # With h = 1, s = r + h dz is the residual after the move: r itself, moved in place.
             db, outcome = model_face_step(X, r, np.sum(r), np.ones(n, dtype=X.dtype), ws, count, l1, l2,
-                                          center[ws[:count]], current, needed, trial_w, trial_r)
+                                          center[ws[:count]], current, needed, epochs, trial_w, trial_r)
             face_solved = outcome != FACE_OVER_BUDGET
             if outcome == FACE_CLIPPED or outcome == FACE_REACHED:
                 for k in range(count):
@@ -1273,13 +1280,14 @@ def keep_signs(values, signs):
 
 
 @kernel
-def face_fits(m, n):
-    """Whether a face of m features over n samples gets face steps (see FACE_MIN_SHARE)."""
-    return 0 < m <= n and FACE_MIN_SHARE * n <= m
+def face_fits(m, n, spent):
+    """Whether a face of m features over n samples gets face steps after CD has spent
+    ``spent`` epochs on its working set (see FACE_MIN_SHARE and CRAWL_EPOCHS)."""
+    return 0 < m <= n and (FACE_MIN_SHARE * n <= m or spent >= CRAWL_EPOCHS)
 
 
 @kernel
-def model_face_step(X, s, s_sum, h, ws, count, l1, l2, center_work, w_new, needed, trial_w, move):
+def model_face_step(X, s, s_sum, h, ws, count, l1, l2, center_work, w_new, needed, spent, trial_w, move):
     """Move w_new toward the quadratic model's minimizer on the face of its sign pattern, by
     an active-set method, if that lowers the model of :func:`model_epoch` (s = r + h dz moves
     with it, s_sum as there; move (N,) is work space); returns (the intercept's change of the
@@ -1294,8 +1302,9 @@ def model_face_step(X, s, s_sum, h, ws, count, l1, l2, center_work, w_new, neede
     convex and equals its smooth part on the face), and the next step solves on the smaller
     face, from Q_FF and the gradient moved by Q_FF's columns without reading X again (the
     active-set method for this quadratic program; stopping at the first crossing, once, left
-    CD crawling on arcene: 207 of 209 steps stopped there). Only for FACE_MIN_SHARE N <= |F|
-    <= N (Q_FF can be positive definite only for |F| <= N); the first step only if it costs
+    CD crawling on arcene: 207 of 209 steps stopped there). Only for faces that
+    :func:`face_fits`: |F| <= N (Q_FF can be positive definite only then), and FACE_MIN_SHARE N
+    <= |F| unless CD has crawled (``spent`` >= CRAWL_EPOCHS epochs); the first step only if it costs
     at most ``needed`` / FACE_MARGIN CD epochs over the working set (see FACE_COLUMN_READS),
     the later ones while the total stays below ``needed`` epochs. The outcome is FACE_NONE,
     FACE_CLIPPED, FACE_REACHED or FACE_OVER_BUDGET.
@@ -1307,7 +1316,7 @@ def model_face_step(X, s, s_sum, h, ws, count, l1, l2, center_work, w_new, neede
     face = np.empty(count, dtype=np.int64)
     m = nonzero_features(w_new[:count], face)
     face = face[:m]
-    if not face_fits(m, n):
+    if not face_fits(m, n, spent):
         return zero, FACE_NONE
     cost = m * (FACE_COLUMN_READS * n + m * (n + m) / FACE_COST_DIVISOR) + FACE_SAMPLE_PASSES * n
     if cost > needed / FACE_MARGIN * count * n:
@@ -1479,7 +1488,7 @@ def logistic_subproblem(X, y, z, w, b, ws, count, l1, l2, fit_intercept, criteri
                 # linear solves do what CD's linear rate on correlated columns takes many
                 # epochs to, where they cost well below those epochs.
                 _intercept, outcome = model_face_step(X, s, s_sum, h, ws, count, l1, l2, center_work, w_new,
-                                                      needed, trial_w, move)
+                                                      needed, epochs, trial_w, move)
                 face_solved = outcome != FACE_OVER_BUDGET
                 if outcome == FACE_CLIPPED or outcome == FACE_REACHED:
                     # The extrapolation starts afresh from the point the step reached.
