@@ -298,14 +298,17 @@ def test_kth_largest_matches_a_sort_with_ties_infinities_and_ordered_input():
         np.testing.assert_array_equal(values, before)
 
 
+# Sizes off the kernels' blocks: 4 x 4 tiles and four rows of the factor at a time (7, 8 with
+# the intercept's column, 22, 23), GRAM_ROWS samples at a time (70 in one partial block, 600 in
+# two whole ones and a partial one).
+@pytest.mark.parametrize("n, size", [(70, 7), (600, 22)])
 @pytest.mark.parametrize("with_ones", [False, True])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_weighted_gram_and_cholesky_solve_match_numpy(dtype, with_ones):
+def test_weighted_gram_and_cholesky_solve_match_numpy(dtype, with_ones, n, size):
     rng = np.random.default_rng(9)
-    n = 70  # not a multiple of the block of rows
     X = np.asfortranarray(rng.standard_normal((n, 30)) + 2.0).astype(dtype)
-    columns = np.array([2, 5, 6, 11, 17, 20, 28], dtype=np.int64)
-    centers = rng.standard_normal(7).astype(dtype)
+    columns = np.sort(rng.choice(30, size, replace=False)).astype(np.int64)
+    centers = rng.standard_normal(size).astype(dtype)
     root_h = rng.random(n).astype(dtype)
     W = root_h[:, None].astype(np.float64) * (X[:, columns] - centers)
     if with_ones:

@@ -116,8 +116,9 @@ FACE_MIN_SHARE = 0.1
 # to 1.12x the time (bench/ab.py --solves --problems tall).
 CRAWL_EPOCHS = 40
 
-# Rows of the weighted columns that weighted_gram holds at a time.
-GRAM_ROWS = 32
+# Samples of the weighted columns that weighted_gram holds at a time: 256 rows of 150
+# columns take 300 kB, within L2.
+GRAM_ROWS = 256
 
 # squared_epoch takes coordinates two per pass over the residual (paired_epoch) when a column
 # takes more than PAIR_MIN_COLUMN_BYTES: such columns no longer stay in L1 and L2 between
@@ -487,50 +488,88 @@ def weighted_gram(X, columns, centers, root_h, with_ones, scale):
     """scale * W^T W for W (N, M) with columns root_h * (X[:, columns[a]] - centers[a]),
     followed by root_h itself when with_ones (the intercept's column); symmetric (M, M).
 
-    W is built GRAM_ROWS rows at a time into a small C-ordered block that stays in L1, and
-    the block's rows add their outer products four at a time: a run of multiply-adds over
-    contiguous memory, which LLVM vectorizes, where a dot product per entry is a chain of
-    dependent additions that it may not reorder (5x slower at M = 60). Four rows per sweep
-    load and store the (M, M) result once per four rows instead of once per row: 1.75x faster
-    at N = 200, M = 150.
+    W is copied GRAM_ROWS samples at a time into a block whose rows are its columns (padded
+    with zero rows to a multiple of four), and each 4 x 4 tile of the lower triangle sums its
+    16 dot products over the block's samples in one loop: 16 accumulators that LLVM keeps in
+    vector registers, 8 loads for 16 multiply-adds, and the (M, M) result touched once per
+    block. Against outer products of four rows added into the result, which read and wrote
+    the whole triangle every four samples: about half the time at N = 200 and M = 150 to 200,
+    a third at N = 2000 and 100000 (a /tmp script, in turns). Memory: O(M GRAM_ROWS) besides
+    the result.
     """
     n = X.shape[0]
     count = columns.shape[0]
     m = count + 1 if with_ones else count
+    zero = X.dtype.type(0.0)
     out = np.zeros((m, m), dtype=X.dtype)
-    block = np.empty((GRAM_ROWS, m), dtype=X.dtype)
+    block = np.zeros(((m + 3) // 4 * 4, min(n, GRAM_ROWS)), dtype=X.dtype)
     for start in range(0, n, GRAM_ROWS):
-        stop = min(start + GRAM_ROWS, n)
+        rows = min(GRAM_ROWS, n - start)
         for a in range(count):
             j = columns[a]
             center = centers[a]
-            for i in range(start, stop):
-                block[i - start, a] = root_h[i] * (X[i, j] - center)
+            for i in range(rows):
+                # An unsigned sample index: Numba then skips its negative-index wraparound,
+                # which kept LLVM from vectorizing this copy (the Gram took 1.2x as long).
+                sample = np.uint64(start + i)
+                block[a, i] = root_h[sample] * (X[sample, j] - center)
         if with_ones:
-            for i in range(start, stop):
-                block[i - start, count] = root_h[i]
-        rows = stop - start
-        i = 0
-        while i + 4 <= rows:
-            for a in range(m):
-                v0 = block[i, a]
-                v1 = block[i + 1, a]
-                v2 = block[i + 2, a]
-                v3 = block[i + 3, a]
-                for c in range(a + 1):
-                    out[a, c] += ((v0 * block[i, c] + v1 * block[i + 1, c])
-                                  + (v2 * block[i + 2, c] + v3 * block[i + 3, c]))
-            i += 4
-        for i in range(i, rows):
-            for a in range(m):
-                v = block[i, a]
-                for c in range(a + 1):
-                    out[a, c] += v * block[i, c]
+            for i in range(rows):
+                block[count, i] = root_h[np.uint64(start + i)]
+        for a in range(0, m, 4):
+            for c in range(0, a + 1, 4):
+                s00 = s01 = s02 = s03 = s10 = s11 = s12 = s13 = zero
+                s20 = s21 = s22 = s23 = s30 = s31 = s32 = s33 = zero
+                for i in range(rows):
+                    x0 = block[a, i]
+                    x1 = block[a + 1, i]
+                    x2 = block[a + 2, i]
+                    x3 = block[a + 3, i]
+                    y0 = block[c, i]
+                    y1 = block[c + 1, i]
+                    y2 = block[c + 2, i]
+                    y3 = block[c + 3, i]
+                    s00 += x0 * y0
+                    s01 += x0 * y1
+                    s02 += x0 * y2
+                    s03 += x0 * y3
+                    s10 += x1 * y0
+                    s11 += x1 * y1
+                    s12 += x1 * y2
+                    s13 += x1 * y3
+                    s20 += x2 * y0
+                    s21 += x2 * y1
+                    s22 += x2 * y2
+                    s23 += x2 * y3
+                    s30 += x3 * y0
+                    s31 += x3 * y1
+                    s32 += x3 * y2
+                    s33 += x3 * y3
+                tile = ((s00, s01, s02, s03), (s10, s11, s12, s13), (s20, s21, s22, s23), (s30, s31, s32, s33))
+                for r in range(min(4, m - a)):
+                    for q in range(min(4, a + r - c + 1)):
+                        out[a + r, c + q] += tile[r][q]
     for a in range(m):
         for c in range(a + 1):
             out[a, c] *= scale
             out[c, a] = out[a, c]
     return out
+
+
+@kernel(inline=True)
+def _factor_row(matrix, lower, i, start):
+    """Entries start:i of row i of :func:`solve_positive_definite`'s factor, from the rows
+    above; returns the pivot matrix[i, i] - ||lower[i, :i]||^2."""
+    zero = matrix.dtype.type(0.0)
+    for k in range(start, i):
+        total = zero
+        for p in range(k):
+            total += lower[i, p] * lower[k, p]
+        lower[i, k] = (matrix[i, k] - total) / lower[k, k]
+    total = zero
+    for p in range(i):
+        total += lower[i, p] * lower[i, p]
+    return matrix[i, i] - total
 
 
 @kernel
@@ -539,29 +578,48 @@ def solve_positive_definite(matrix, rhs):
 
     matrix = L L^T with L lower triangular, factored row by row (Cholesky-Crout): each entry
     of L is a dot product of two rows already computed, which are contiguous, so the inner
-    loops are multiply-adds that LLVM vectorizes and the factor is written once. The
-    right-looking form, which subtracts each pivot's row from every row below it, stored the
-    trailing matrix back on every step and ran 2x slower at M = 150. Only the lower triangle
-    of matrix is read. No LAPACK (Numba takes it from SciPy). Returns an empty array when a
-    pivot is not positive (the matrix is singular or indefinite to rounding) or the solution
-    is not finite. The inputs are not modified.
+    loops are multiply-adds that LLVM vectorizes and the factor is written once. Rows go four
+    at a time: their entries left of the block share each load of the row they are dotted
+    with (four independent sums), then the 4 x 4 block's own entries row by row. One row at a
+    time took 1.5x to 2.7x as long at M = 20 to 198 (a /tmp script); the right-looking form,
+    which subtracts each pivot's row from every row below it, stored the trailing matrix back
+    on every step and ran 2x slower still at M = 150. Only the lower triangle of matrix is
+    read. No LAPACK (Numba takes it from SciPy). Returns an empty array when a pivot is not
+    positive (the matrix is singular or indefinite to rounding) or the solution is not
+    finite. The inputs are not modified.
     """
     m = rhs.shape[0]
     zero = matrix.dtype.type(0.0)
+    one = matrix.dtype.type(1.0)
     lower = np.zeros((m, m), dtype=matrix.dtype)
-    for i in range(m):
-        for k in range(i):
-            total = zero
-            for p in range(k):
-                total += lower[i, p] * lower[k, p]
-            lower[i, k] = (matrix[i, k] - total) / lower[k, k]
-        total = zero
-        for p in range(i):
-            total += lower[i, p] * lower[i, p]
-        pivot = matrix[i, i] - total
-        if not pivot > zero:
-            return np.empty(0, dtype=matrix.dtype)
-        lower[i, i] = np.sqrt(pivot)
+    first = 0
+    while first < m:
+        stop = min(first + 4, m)
+        start = 0
+        if stop == first + 4:
+            start = first
+            for k in range(first):
+                t0 = zero
+                t1 = zero
+                t2 = zero
+                t3 = zero
+                for p in range(k):
+                    pivot_row = lower[k, p]
+                    t0 += lower[first, p] * pivot_row
+                    t1 += lower[first + 1, p] * pivot_row
+                    t2 += lower[first + 2, p] * pivot_row
+                    t3 += lower[first + 3, p] * pivot_row
+                inverse = one / lower[k, k]
+                lower[first, k] = (matrix[first, k] - t0) * inverse
+                lower[first + 1, k] = (matrix[first + 1, k] - t1) * inverse
+                lower[first + 2, k] = (matrix[first + 2, k] - t2) * inverse
+                lower[first + 3, k] = (matrix[first + 3, k] - t3) * inverse
+        for i in range(first, stop):
+            pivot = _factor_row(matrix, lower, i, start)
+            if not pivot > zero:
+                return np.empty(0, dtype=matrix.dtype)
+            lower[i, i] = np.sqrt(pivot)
+        first = stop
     # L y = rhs by rows of L, then L^T x = y subtracting each solved x_i times row i of L.
     solution = np.empty(m, dtype=matrix.dtype)
     for i in range(m):
