@@ -9,7 +9,11 @@ each library runs its path at ever tighter tolerances, and its time is the media
 repeated runs (one run for settings slower than 2 s; a setting over 5 s ends the sweep) of
 the first setting at which every point reaches (F - F*) / F* <= 1e-6, F* from a tight
 fastreg path (tol 1e-11: gaps below 1e-11 F(0) make F* exact to far better than 1e-6).
-Warm-up runs are excluded. Peers: scikit-learn (lasso_path; liblinear LogisticRegression over
+Warm-up runs are excluded. Every timed run (peers, fastreg's paths and its cold solves) starts
+after bench/peers.py's pause of SETTLE_SECONDS, in which the threads that OpenBLAS left
+spinning after the last objective evaluation go to sleep: straight after one, fastreg's arcene
+logistic path took 62 to 121 ms instead of 28 (its two threads shared the cores with them).
+Peers: scikit-learn (lasso_path; liblinear LogisticRegression over
 the grid, the fastest of its L1 logistic solvers here), celer (celer_path), skglm
 (warm-started estimators) and glum (alpha_search), when installed. Each peer runs in a worker
 process that is killed when a path passes the cap by CALL_SLACK seconds, since a single
@@ -38,7 +42,7 @@ if __package__ in (None, ""):
 
 import fastreg
 from bench.datasets import load_shared
-from bench.peers import GLUM_MAX_FEATURES, TARGET, TIME_CAP, cell_text, correlated
+from bench.peers import GLUM_MAX_FEATURES, SETTLE_SECONDS, TARGET, TIME_CAP, cell_text, correlated
 from bench.worker import CallTimeout, Worker
 from fastreg import reference
 
@@ -167,6 +171,7 @@ def time_to_target(run, X, y, objectives, f_star):
         return np.inf, worst, None, False
     for tol in TOLERANCES:
         try:
+            time.sleep(SETTLE_SECONDS)
             first, coefs = run(tol, X, y, TIME_CAP + CALL_SLACK)
         except OverBudget:
             return np.inf, worst, None, False
@@ -174,6 +179,7 @@ def time_to_target(run, X, y, objectives, f_star):
         if worst <= TARGET:
             times = [first]
             for _ in range(REPEATS - 1 if first < SLOW_SECONDS else 0):
+                time.sleep(SETTLE_SECONDS)
                 times.append(run(tol, X, y, TIME_CAP + CALL_SLACK)[0])
             return statistics.median(times), worst, tol, True
         if first > TIME_CAP:
@@ -226,6 +232,7 @@ def main(argv=None):
             tol = results["fastreg"][2] or 1e-10
             cold = []
             for _ in range(REPEATS + 1):
+                time.sleep(SETTLE_SECONDS)
                 start = time.perf_counter()
                 fastreg.fit(X, y, loss=loss, l1=grid[-1], tol=tol, fit_intercept=False, max_iter=10**6)
                 cold.append(time.perf_counter() - start)
