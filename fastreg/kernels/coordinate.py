@@ -1361,9 +1361,9 @@ def model_face_step(X, s, s_sum, h, ws, count, l1, l2, center_work, w_new, neede
     face, from Q_FF and the gradient moved by Q_FF's columns without reading X again (the
     active-set method for this quadratic program; stopping at the first crossing, once, left
     CD crawling on arcene: 207 of 209 steps stopped there). Only for faces that
-    :func:`face_fits`: |F| <= N (Q_FF can be positive definite only then), and FACE_MIN_SHARE N
-    <= |F| unless CD has crawled (``spent`` >= CRAWL_EPOCHS epochs); the first step only if it costs
-    at most ``needed`` / FACE_MARGIN CD epochs over the working set (see FACE_COLUMN_READS),
+    :func:`face_fits`: |F| <= N (Q_FF can be positive definite only then), and FACE_MIN_SHARE
+    N <= |F| unless CD has crawled (``spent`` >= CRAWL_EPOCHS epochs); the first step only if
+    it costs at most ``needed`` / FACE_MARGIN CD epochs over the working set (see FACE_COLUMN_READS),
     the later ones while the total stays below ``needed`` epochs. The outcome is FACE_NONE,
     FACE_CLIPPED, FACE_REACHED or FACE_OVER_BUDGET.
     """
