@@ -13,12 +13,13 @@ Warm-up runs are excluded. Every timed run (peers, fastreg's paths and its cold 
 after bench/peers.py's pause of SETTLE_SECONDS, in which the threads that OpenBLAS left
 spinning after the last objective evaluation go to sleep: straight after one, fastreg's arcene
 logistic path took 62 to 121 ms instead of 28 (its two threads shared the cores with them).
-Peers: scikit-learn (lasso_path; liblinear LogisticRegression over
-the grid, the fastest of its L1 logistic solvers here), celer (celer_path), skglm
-(warm-started estimators) and glum (alpha_search), when installed. Each peer runs in a worker
-process that is killed when a path passes the cap by CALL_SLACK seconds, since a single
-library call cannot be stopped from Python. In the table, ">5 s" means a setting ran past
-the cap before reaching the target, "n/r" that the tightest setting did not reach it.
+
+Peers: scikit-learn (lasso_path; liblinear LogisticRegression over the grid, the fastest of
+its L1 logistic solvers here), celer (celer_path), skglm (warm-started estimators) and glum
+(alpha_search), when installed. Each peer runs in a worker process that is killed when a path
+passes the cap by CALL_SLACK seconds, since a single library call cannot be stopped from
+Python. In the table, ">5 s" means a setting ran past the cap before reaching the target,
+"n/r" that the tightest setting did not reach it.
 
 It also reports fastreg's path time over one cold solve at the smallest lambda, at the same
 tolerance (the issue's target: below 3).
