@@ -116,6 +116,17 @@ def test_strong_rule_discards_and_the_check_restores_features():
     np.testing.assert_allclose(screened.objectives, plain.objectives, rtol=1e-8)
 
 
+def test_path_loads_its_kernels_once_per_process(monkeypatch):
+    X, y = make_problem("logistic", 60, 30, seed=11)
+    monkeypatch.setattr(fastreg.path, "_LOADED_KERNELS", set())
+    first = fastreg.regularization_path(X, y, n_lambdas=8)
+    again = fastreg.regularization_path(X, y, n_lambdas=8)
+    assert first.setup_seconds > 0 and again.setup_seconds == 0
+    np.testing.assert_array_equal(again.coefs, first.coefs)
+    # Another dtype runs other kernels: loaded again.
+    assert fastreg.regularization_path(X.astype(np.float32), y, n_lambdas=8).setup_seconds > 0
+
+
 def test_path_result_exports_and_gives_estimators():
     X, y = make_problem("logistic", 80, 20, seed=5)
     path = fastreg.regularization_path(X, y, n_lambdas=10)

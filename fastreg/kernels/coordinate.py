@@ -321,7 +321,7 @@ def bounded_gradient(X, r, w, members, n_members, parallel, l1, norms, ref_r, re
         end = d - d % SCAN_BLOCK
         for start in range(0, end, SCAN_BLOCK):
             flagged = False
-            for j in range(start, start + SCAN_BLOCK):
+            for j in range(np.uint64(start), np.uint64(start + SCAN_BLOCK)):
                 bound = _feature_bound(ref_g[j], ref_dg[j], norms[j], beta, reach, reach_rest, slack)
                 grad_out[j] = bound
                 flagged = flagged | (w[j] != zero) | (not bound < limit)
