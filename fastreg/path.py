@@ -289,7 +289,7 @@ def _load_kernels(data, solver: str, tol: float, threads, screening: bool) -> fl
         w = np.zeros(tiny.X.shape[1], dtype=tiny.X.dtype)
         b = stepper.step(w, 0.0, 1e-2, None, 1.0).intercept
         stepper.step(w, b, 1e-3, 1e-2, 1.0)
-    _LOADED_KERNELS.add(key)
+        _LOADED_KERNELS.add(key)
     return time.perf_counter() - start
 
 

@@ -13,8 +13,8 @@ from .._jit import kernel
 
 # Scans for the non-zero coefficients of a sparse w go by blocks of this many: a count over
 # the block, which LLVM vectorizes, and one branch per feature only in the blocks that hold
-# one (7129 features, 21 non-zero: 4.5 to 1.7 us, and to 1.1 us with block_has_nonzero's
-# unsigned index).
+# one (7129 features, 21 non-zero: 4.5 to 1.7 us; 1.4 us since block_has_nonzero's index is
+# unsigned).
 NONZERO_BLOCK = 64
 
 
@@ -23,8 +23,8 @@ def block_has_nonzero(w, start, stop):
     """Whether any of w[start:stop] is non-zero; 0 <= start <= stop."""
     count = 0
     # An unsigned index spares LLVM Numba's wraparound of negative indices, which kept the
-    # count from unrolling into a few vector compares: 4.7 us instead of 1.1 us over 7129
-    # features.
+    # count from unrolling into a few vector compares: over 7129 features the blocks' counts
+    # took 4.1 us instead of 0.65, and nonzero_features 4.7 us instead of 1.4.
     for j in range(np.uint64(start), np.uint64(stop)):
         count += w[j] != 0
     return count > 0
