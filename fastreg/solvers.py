@@ -284,7 +284,8 @@ def solve(data: Problem, *, l1: float, l2: float, solver: str, lr, max_iter: int
             trace = np.empty(max_iter + 1 if history else 0, dtype=X.dtype)
             n_iter, n_outer, b, status, value, gap, grad_norm = coordinate.cd_solve(
                 code, X, y, w, dtype(b), dtype(l1), dtype(l2), fit_intercept, max_iter,
-                dtype(tolerance), criterion, n_blocks > 1, *cd_work_arrays(n, d, X.dtype, z, grad, trace),
+                dtype(tolerance), criterion, n_blocks > 1, np.empty(0, dtype=np.int64), d,
+                *cd_work_arrays(n, d, X.dtype, z, grad, trace),
             )
             trace = trace[: n_outer + 1]
         else:
@@ -374,7 +375,9 @@ class PathSolver:
         self.tolerance = _absolute_tolerance(tol, scale, X.dtype)
         self.grad = np.zeros(d, dtype=X.dtype)
         if solver == "cd":
-            self._work = cd_work_arrays(n, d, X.dtype, np.empty(n, dtype=X.dtype), self.grad, np.empty(0, dtype=X.dtype))
+            self._members = np.empty(d, dtype=np.int64)
+            self._work = cd_work_arrays(n, d, X.dtype, np.empty(n, dtype=X.dtype), self.grad,
+                                        np.empty(0, dtype=X.dtype))
 
     def step(self, w: np.ndarray, b: float, lam: float, previous_lam: float | None, l1_ratio: float) -> PathPoint:
         """Solve at ``lam`` from the solution (w, b) at ``previous_lam`` (None for the first
@@ -394,7 +397,8 @@ class PathSolver:
             n_iter, _outer, b, _status, value, gap, _grad_norm, penalty, nnz = coordinate.path_step(
                 _LOSS_CODE[data.loss], data.X, data.y, w, dtype(b), dtype(lam),
                 dtype(0.0 if previous_lam is None else previous_lam), dtype(l1), dtype(l2), dtype(l1_ratio),
-                data.fit_intercept, self.screening, self.max_iter, dtype(self.tolerance), self.n_blocks > 1, *self._work,
+                data.fit_intercept, self.screening, self.max_iter, dtype(self.tolerance), self.n_blocks > 1,
+                self._members, *self._work,
             )
         if not np.isfinite(value):
             raise DivergenceError(f"cd diverged at lambda {lam:.4g}: the objective became non-finite.")
@@ -465,11 +469,11 @@ def _certificate_scale(loss, X, y, b_zero, criterion, column_major, parallel, z,
 
 
 def cd_work_arrays(n: int, d: int, dtype, z: np.ndarray, grad: np.ndarray, history: np.ndarray) -> tuple:
-    """``coordinate.cd_solve``'s arguments from ``active`` on: every feature active, fresh work
-    arrays and a fresh gradient-bound state, around the given z (N,), grad (D,) and history."""
+    """``coordinate.cd_solve``'s arguments from ``z`` on: fresh work arrays and a fresh
+    gradient-bound state, around the given z (N,), grad (D,) and history."""
     work_n = [np.empty(n, dtype=dtype) for _ in range(3)]
     work_d = [np.empty(d, dtype=dtype) for _ in range(6)]
-    return (np.ones(d, dtype=np.bool_), z, *work_n, grad, work_d[0], np.empty(d, dtype=np.int64),
+    return (z, *work_n, grad, work_d[0], np.empty(d, dtype=np.int64),
             np.empty(d, dtype=np.int64), *work_d[1:], *fresh_bounds(n, d, dtype), history)
 
 
