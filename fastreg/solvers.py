@@ -33,6 +33,11 @@ PARALLEL_MIN_BYTES = 1 << 22
 # The certificate is checked every this many iterations: it costs one or two passes over X.
 CHECK_EVERY = 10
 
+# A path carries the Hessian of supports of up to this many features from one tangent step to
+# the next (tangent_state), in at most 8 MiB (float64); larger supports have theirs built
+# afresh at every lambda.
+TANGENT_CARRY_MAX = 1024
+
 # The power-iteration estimate of ||X||_2^2 approaches it from below; the automatic step is
 # 1 / (STEP_SAFETY * L) so that an estimate a little low still gives a convergent step.
 STEP_SAFETY = 1.02
@@ -374,6 +379,8 @@ class PathSolver:
         scale = mean_loss_at_constant(data.loss, data.y, data.intercept_at_zero)
         self.tolerance = _absolute_tolerance(tol, scale, X.dtype)
         self.grad = np.zeros(d, dtype=X.dtype)
+        # Carried only where it stays exact: the squared loss's Hessian does not depend on w.
+        self._tangent = tangent_state(n, d, X.dtype, TANGENT_CARRY_MAX if data.loss == "squared" else 0)
         if solver == "cd":
             self._members = np.empty(d, dtype=np.int64)
             self._work = cd_work_arrays(n, d, X.dtype, np.empty(n, dtype=X.dtype), self.grad,
@@ -385,7 +392,7 @@ class PathSolver:
         l1, l2 = lam * l1_ratio, lam * (1.0 - l1_ratio)
         if self.solver != "cd":
             if previous_lam is not None:
-                b = tangent_step(self.data, w, b, previous_lam, lam, l1_ratio)
+                b = tangent_step(self.data, w, b, previous_lam, lam, l1_ratio, self._tangent)
             result = solve(self.data, l1=l1, l2=l2, solver=self.solver, lr=None, max_iter=self.max_iter, tol=self.tol,
                            w=w, intercept0=b, n_threads=self.n_threads, grad_out=self.grad, warn=False)
             penalty = l1 * float(np.sum(np.abs(w))) + 0.5 * l2 * float(np.sum(w * w))
@@ -398,7 +405,7 @@ class PathSolver:
                 _LOSS_CODE[data.loss], data.X, data.y, w, dtype(b), dtype(lam),
                 dtype(0.0 if previous_lam is None else previous_lam), dtype(l1), dtype(l2), dtype(l1_ratio),
                 data.fit_intercept, self.screening, self.max_iter, dtype(self.tolerance), self.n_blocks > 1,
-                self._members, *self._work,
+                *self._tangent, self._members, *self._work,
             )
         if not np.isfinite(value):
             raise DivergenceError(f"cd diverged at lambda {lam:.4g}: the objective became non-finite.")
@@ -407,17 +414,31 @@ class PathSolver:
                          "duality_gap", self.tolerance)
 
 
-def tangent_step(data: Problem, w: np.ndarray, b: float, lam: float, lam_new: float, l1_ratio: float) -> float:
+def tangent_step(data: Problem, w: np.ndarray, b: float, lam: float, lam_new: float, l1_ratio: float,
+                 state: tuple | None = None) -> float:
     """The solution (w, b) at ``lam`` moved along the path's tangent to ``lam_new`` when that
     lowers the objective there (``coordinate.tangent_step``); w is updated in place, the new
     intercept returned. Skipped (b returned) for a C-ordered X (``fista``'s, unless it reads
-    by columns), and by the kernel for supports larger than N."""
+    by columns), and by the kernel for supports larger than N. ``state``: a path's
+    :func:`tangent_state`, which carries the support's Hessian from one lambda to the next;
+    None builds it afresh at the current point."""
     X = data.X
     if not X.flags.f_contiguous:
         return b
+    if state is None:
+        state = tangent_state(*X.shape, X.dtype, 0)
     dtype = X.dtype.type
     return float(coordinate.tangent_step(_LOSS_CODE[data.loss], X, data.y, w, dtype(b), dtype(lam), dtype(lam_new),
-                                         dtype(l1_ratio), data.fit_intercept))
+                                         dtype(l1_ratio), data.fit_intercept, *state))
+
+
+def tangent_state(n: int, d: int, dtype, largest: int) -> tuple:
+    """``coordinate.tangent_step``'s state before the first lambda: room to carry the Hessian
+    of supports of up to ``largest`` features (no more than a tangent step takes: min(N, D)),
+    the intercept's row included, and nothing carried yet (``coordinate.carried_gram``)."""
+    size = min(n, d, largest) + 1 if largest > 0 else 0
+    return (np.empty((size, size), dtype=dtype), np.empty(size, dtype=np.int64),
+            np.empty(n if size else 0, dtype=dtype), np.full(1, -1, dtype=np.int64))
 
 
 def lipschitz_constant(X: np.ndarray, loss: str, l2: float, fit_intercept: bool) -> float:

@@ -331,6 +331,42 @@ def test_weighted_gram_and_cholesky_solve_match_numpy(dtype, with_ones, n, size)
     assert coordinate.solve_positive_definite(singular, rhs).shape == (0,)
 
 
+@pytest.mark.parametrize("fit_intercept", [False, True])
+def test_carried_gram_copies_kept_pairs_and_rebuilds_when_h_changes(fit_intercept):
+    n, d = 30, 12
+    rng = np.random.default_rng(10)
+    X = np.asfortranarray(rng.standard_normal((n, d)) + 1.0)
+    state = fastreg.solvers.tangent_state(n, d, np.float64, d)
+    ones = np.ones(n)
+
+    def expected(support, h):
+        A = X[:, support]
+        if fit_intercept:
+            A = np.column_stack([A, np.ones(n)])
+        return np.tril(A.T @ (h[:, None] * A) / n)
+
+    # Features added before, between and after the carried ones, some dropped, all replaced.
+    for support in ([1, 3, 5], [0, 1, 2, 3, 5, 9], [2, 9], [2, 4, 9, 11], [6, 7]):
+        support = np.array(support, dtype=np.int64)
+        gram = coordinate.carried_gram(X, support, ones, fit_intercept, 1 / n, *state)
+        np.testing.assert_allclose(np.tril(gram), expected(support, ones), rtol=1e-12, atol=1e-14)
+        assert state[3][0] == support.size
+    # Copied, not recomputed: an entry planted in the carried matrix comes back.
+    state[0][1, 0] = 123.0
+    kept = coordinate.carried_gram(X, np.array([6, 7, 8], dtype=np.int64), ones, fit_intercept, 1 / n, *state)
+    assert kept[1, 0] == 123.0
+    # Other curvatures (a logistic loss's h moves with w): built afresh.
+    h = rng.uniform(0.05, 0.25, n)
+    support = np.array([6, 7, 8, 10], dtype=np.int64)
+    gram = coordinate.carried_gram(X, support, h, fit_intercept, 1 / n, *state)
+    np.testing.assert_allclose(np.tril(gram), expected(support, h), rtol=1e-12, atol=1e-14)
+    # A support larger than the state holds: built afresh, and nothing is carried from it.
+    small = fastreg.solvers.tangent_state(n, d, np.float64, 2)
+    gram = coordinate.carried_gram(X, support, ones, fit_intercept, 1 / n, *small)
+    np.testing.assert_allclose(np.tril(gram), expected(support, ones), rtol=1e-12, atol=1e-14)
+    assert small[3][0] == -1
+
+
 def face_problem(fit_intercept, seed):
     """A logistic quadratic model on 8 working-set features of a 50 x 20 X, at dz = 0."""
     rng = np.random.default_rng(seed)

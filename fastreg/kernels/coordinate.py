@@ -561,6 +561,78 @@ def weighted_gram(X, columns, centers, root_h, with_ones, scale):
     return out
 
 
+@kernel
+def carried_gram(X, support, h, fit_intercept, scale, gram, carried_support, h_ref, carry):
+    """The lower triangle of :func:`weighted_gram`'s scale * W^T W over the columns support
+    (M,), increasing, with the intercept's last when fit_intercept, and sqrt(h) as root_h:
+    the Hessian of the loss at curvatures h, built from the one of an earlier call.
+
+    The state gram (C, C), carried_support (C,), h_ref (N,) and carry (1,) int64 (the size of
+    the carried support, -1 for none) holds the previous call's matrix, at curvatures h_ref.
+    When h equals h_ref (the squared loss: h = 1), the entries of features in both supports
+    are copied from it, and only a new feature's row is computed: O(N M) each, against
+    O(N M^2) for the whole. Otherwise, or when the matrix does not fit the state (C = 0: never
+    carried), it is built afresh. Along logistic paths, carrying it at the curvatures of an
+    earlier lambda (rebuilt every 3 or every 10 lambdas) cost more epochs than it saved: arcene
+    took 1.08x and 1.22x the time, 200 x 20000 0.99x and 1.11x (bench/ab.py). Returns a new
+    (M', M') array, M' = M + 1 with an intercept.
+    """
+    n = X.shape[0]
+    count = support.shape[0]
+    m = count + 1 if fit_intercept else count
+    zero = X.dtype.type(0.0)
+    old = carry[0]
+    if m > gram.shape[0] or old < 0 or not np.array_equal(h, h_ref):
+        out = weighted_gram(X, support, np.zeros(count, dtype=X.dtype), np.sqrt(h), fit_intercept, scale)
+        if m > gram.shape[0]:
+            carry[0] = -1
+            return out
+        fused.copy_vector(h, h_ref)
+    else:
+        out = np.empty((m, m), dtype=X.dtype)
+        # Where each feature sat in the carried support (-1: new); both lists increase, so a
+        # kept pair's order, and with it the carried lower triangle, is preserved.
+        position = np.full(count, -1, dtype=np.int64)
+        k = 0
+        for a in range(count):
+            while k < old and carried_support[k] < support[a]:
+                k += 1
+            if k < old and carried_support[k] == support[a]:
+                position[a] = k
+        weighted = np.empty(n, dtype=X.dtype)
+        for a in range(count):
+            pa = position[a]
+            if pa >= 0:
+                for c in range(a + 1):
+                    if position[c] >= 0:
+                        out[a, c] = gram[pa, position[c]]
+                if fit_intercept:
+                    out[count, a] = gram[old, pa]
+                continue
+            j = support[a]
+            total = zero
+            for i in range(n):
+                weighted[i] = h[i] * X[i, j]
+                total += weighted[i]
+            for c in range(count):
+                value = column_dot(X, support[c], weighted) * scale
+                if c <= a:
+                    out[a, c] = value
+                else:
+                    out[c, a] = value
+            if fit_intercept:
+                out[count, a] = total * scale
+        if fit_intercept:
+            out[count, count] = gram[old, old]
+    for a in range(m):
+        for c in range(a + 1):
+            gram[a, c] = out[a, c]
+    for a in range(count):
+        carried_support[a] = support[a]
+    carry[0] = count
+    return out
+
+
 @kernel(inline=True)
 def _factor_row(matrix, lower, i, start):
     """Entries start:i of row i of :func:`solve_positive_definite`'s factor, from the rows
@@ -665,7 +737,7 @@ def anderson_weights(iterates):
 
 
 @kernel
-def tangent_step(loss, X, y, w, b, lam, lam_new, l1_ratio, fit_intercept):
+def tangent_step(loss, X, y, w, b, lam, lam_new, l1_ratio, fit_intercept, gram, carried_support, h_ref, carry):
     """Move the solution (w, b) at lam along the path's tangent to lam_new if that lowers the
     objective at lam_new; w (D,) is updated in place and the intercept returned.
 
@@ -675,6 +747,8 @@ def tangent_step(loss, X, y, w, b, lam, lam_new, l1_ratio, fit_intercept):
     row and column in H, the loss Hessian mean_i h_i a_i a_i^T over a_i = (X[i, S], 1). The
     first-order step leaves an error of order (lam_new - lam)^2 instead of (lam_new - lam).
     A coefficient whose sign would flip is set to 0. Only when |S| <= N (a unique solution).
+    H comes from :func:`carried_gram`, whose state (gram, carried_support, h_ref, carry) a path
+    carries from one lambda to the next.
     """
     n = X.shape[0]
     zero = X.dtype.type(0.0)
@@ -684,6 +758,7 @@ def tangent_step(loss, X, y, w, b, lam, lam_new, l1_ratio, fit_intercept):
     count = nonzero_features(w, support)
     support = support[:count]
     if count == 0 or count > n:
+        carry[0] = -1
         return b
     m = count + 1 if fit_intercept else count
     z = np.empty(n, dtype=X.dtype)
@@ -694,7 +769,7 @@ def tangent_step(loss, X, y, w, b, lam, lam_new, l1_ratio, fit_intercept):
     else:
         h[:] = one
     # The Hessian's columns: the support's, and the intercept's.
-    hessian = weighted_gram(X, support, np.zeros(count, dtype=X.dtype), np.sqrt(h), fit_intercept, inv_n)
+    hessian = carried_gram(X, support, h, fit_intercept, inv_n, gram, carried_support, h_ref, carry)
     for a in range(count):
         hessian[a, a] += lam * (one - l1_ratio)
     rhs = np.zeros(m, dtype=X.dtype)
@@ -1749,8 +1824,8 @@ def cd_solve(loss, X, y, w, b, l1, l2, fit_intercept, max_epochs, tol, criterion
 
 @kernel
 def path_step(loss, X, y, w, b, lam, previous_lam, l1, l2, l1_ratio, fit_intercept, screening, max_epochs, tol,
-              parallel, members, z, r, h, dz, grad, score_work, ws, decided, center, curvature, grad_work, hess_work,
-              w_new, norms, ref_r, ref_grad, history_out):
+              parallel, gram, carried_support, h_ref, carry, members, z, r, h, dz, grad, score_work, ws, decided, center,
+              curvature, grad_work, hess_work, w_new, norms, ref_r, ref_grad, history_out):
     """One lambda of a regularization path, l1 = lam l1_ratio and l2 = lam (1 - l1_ratio).
 
     (w, b) is the solution at previous_lam, or the start when previous_lam = 0 (the first
@@ -1759,15 +1834,18 @@ def path_step(loss, X, y, w, b, lam, previous_lam, l1, l2, l1_ratio, fit_interce
     strong rule keeps the features with |grad_j| >= l1_ratio (2 lam - previous_lam) and the
     non-zero ones (Tibshirani et al., 2012), and :func:`cd_solve` solves to tol on them first
     and then certifies the full problem. One call per lambda keeps Python's overhead (0.1 ms
-    per lambda, a third of leukemia's path) out of paths of small problems. The arguments
-    after ``parallel`` are :func:`cd_solve`'s. Returns cd_solve's (epochs, outer iterations,
+    per lambda, a third of leukemia's path) out of paths of small problems. gram,
+    carried_support, h_ref and carry are the tangent step's state, carried from lambda to
+    lambda; members (D,) int64 receives the strong rule's features; the arguments from z on are
+    :func:`cd_solve`'s. Returns cd_solve's (epochs, outer iterations,
     b, status, objective, gap, gradient norm), the penalty at the solution and its number of
     non-zeros.
     """
     zero = X.dtype.type(0.0)
     first = not previous_lam > zero
     if not first:
-        b = tangent_step(loss, X, y, w, b, previous_lam, lam, l1_ratio, fit_intercept)
+        b = tangent_step(loss, X, y, w, b, previous_lam, lam, l1_ratio, fit_intercept, gram, carried_support, h_ref,
+                         carry)
     d = X.shape[1]
     n_members = d
     if screening and not first:
