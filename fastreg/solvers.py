@@ -268,7 +268,8 @@ def solve(data: Problem, *, l1: float, l2: float, solver: str, lr, max_iter: int
     dtype = X.dtype.type
     classes = data.classes
     threads = n_threads
-    if w is None:
+    warm = w is not None
+    if not warm:
         w = np.zeros(d, dtype=X.dtype)
     b_zero = data.intercept_at_zero
     b = b_zero if intercept0 is None else intercept0
@@ -287,7 +288,9 @@ def solve(data: Problem, *, l1: float, l2: float, solver: str, lr, max_iter: int
         tolerance = _absolute_tolerance(tol, scale, X.dtype)
         if solver == "cd":
             trace = np.empty(max_iter + 1 if history else 0, dtype=X.dtype)
-            n_iter, n_outer, b, status, value, gap, grad_norm = coordinate.cd_solve(
+            if warm:
+                b = coordinate.drop_flat_columns(X, w, dtype(b), fit_intercept)
+            n_iter, n_outer, b, status, value, gap, grad_norm, _penalty, _nnz = coordinate.cd_solve(
                 code, X, y, w, dtype(b), dtype(l1), dtype(l2), fit_intercept, max_iter,
                 dtype(tolerance), criterion, n_blocks > 1, np.empty(0, dtype=np.int64), d,
                 *cd_work_arrays(n, d, X.dtype, z, grad, trace),
@@ -490,12 +493,14 @@ def _certificate_scale(loss, X, y, b_zero, criterion, column_major, parallel, z,
 
 
 def cd_work_arrays(n: int, d: int, dtype, z: np.ndarray, grad: np.ndarray, history: np.ndarray) -> tuple:
-    """``coordinate.cd_solve``'s arguments from ``z`` on: fresh work arrays and a fresh
-    gradient-bound state, around the given z (N,), grad (D,) and history."""
-    work_n = [np.empty(n, dtype=dtype) for _ in range(3)]
-    work_d = [np.empty(d, dtype=dtype) for _ in range(6)]
-    return (z, *work_n, grad, work_d[0], np.empty(d, dtype=np.int64),
-            np.empty(d, dtype=np.int64), *work_d[1:], *fresh_bounds(n, d, dtype), history)
+    """``coordinate.cd_solve``'s arguments from ``z`` on: fresh work arrays, an empty cache of
+    column moments (curvature -1) and a fresh gradient-bound state, around the given z (N,),
+    grad (D,) and history."""
+    r, h, dz = (np.empty(n, dtype=dtype) for _ in range(3))
+    score_work, center, grad_work, hess_work, w_new = (np.empty(d, dtype=dtype) for _ in range(5))
+    curvature = np.full(d, -1.0, dtype=dtype)
+    return (z, r, h, dz, grad, score_work, np.empty(d, dtype=np.int64), np.empty(d, dtype=np.int64), center,
+            curvature, grad_work, hess_work, w_new, *fresh_bounds(n, d, dtype), history)
 
 
 def _block_count(X: np.ndarray, n_threads) -> int:

@@ -38,6 +38,8 @@ def test_every_point_matches_a_cold_solve(loss, l1_ratio):
     X, y = make_problem(loss, 50, 120, seed=2)
     path = fastreg.regularization_path(X, y, loss=loss, l1_ratio=l1_ratio, n_lambdas=15, tol=1e-10)
     assert path.lambdas[0] > path.lambdas[-1] and np.all(np.diff(path.lambdas) < 0)
+    zero = np.zeros(X.shape[1])
+    null_loss = reference.objective(loss, X, y, zero, reference.optimal_intercept(loss, X @ zero, y, 0.0), 0.0, 0.0)
     np.testing.assert_allclose(path.lambdas[-1] / path.lambdas[0], 1e-2)  # D > N: default ratio 1e-2
     for k, lam in enumerate(path.lambdas):
         cold = fastreg.fit(X, y, loss=loss, l1=lam * l1_ratio, l2=lam * (1 - l1_ratio), tol=1e-10)
@@ -49,6 +51,9 @@ def test_every_point_matches_a_cold_solve(loss, l1_ratio):
                                     lam * l1_ratio, lam * (1 - l1_ratio), True)[1]
         assert abs(path.gaps[k] - gap) <= 1e-12 * cold.objective
         assert path.nnz[k] == np.count_nonzero(path.coefs[k])
+        # The deviance explained takes the penalty off the objective: both come from the kernel.
+        mean_loss = reference.objective(loss, X, y, path.coefs[k], path.intercepts[k], 0.0, 0.0)
+        np.testing.assert_allclose(path.deviance_explained[k], max(0.0, 1.0 - mean_loss / null_loss), atol=1e-9)
 
 
 @pytest.mark.parametrize("l1_ratio", [1.0, 0.6])

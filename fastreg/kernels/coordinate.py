@@ -1713,26 +1713,29 @@ def cd_solve(loss, X, y, w, b, l1, l2, fit_intercept, max_epochs, tol, criterion
     (the others must have w_j = 0; n_members = D: all of them, and members is not read): once
     the restricted problem is solved to tol, or a working set of it is, the solve goes on to
     the certificate of the full problem, which re-admits any feature whose optimality
-    condition fails (a screening rule with its check).
-    z, r, h, dz (N,) and score_work, center, curvature, grad_work, hess_work, w_new (D,),
-    ws, decided (D,) int64 are work arrays; norms (D,), ref_r (2, N) and ref_grad (2, D) are the
-    state of :func:`bounded_gradient`, which a path carries from one lambda to the next (a
-    fresh state: norms[0] = -1; ref_r and ref_grad are then written before they are read).
+    condition fails (a screening rule with its check). A feature whose column is flat
+    (:func:`drop_flat_columns`) must have w_j = 0: CD never moves it, so a warm start that has
+    passed through drop_flat_columns, or a path started at w = 0, keeps it there.
+    z, r, h, dz (N,) and score_work, grad_work, hess_work, w_new (D,), ws, decided (D,) int64
+    are work arrays. center and curvature (D,) cache the squared loss's column moments
+    (curvature < 0: not computed yet), which depend only on X and fit_intercept: a path keeps
+    them from one lambda to the next. norms (D,), ref_r (2, N) and ref_grad (2, D) are the
+    state of :func:`bounded_gradient`, which a path carries too (a fresh state: norms[0] = -1;
+    ref_r and ref_grad are then written before they are read).
     history_out (max_epochs + 1,) or (0,) receives the objective at each certificate. grad
     holds the loss gradient at the returned point, or for the features whose bound settled
     them an upper bound of its size below l1 (0 for the screened-out ones if it stops before
     the full certificate). Returns (epochs, outer iterations, b, status, objective, gap,
-    gradient norm), the last three at the returned (w, b).
+    gradient norm, penalty, number of non-zeros), the last five at the returned (w, b), from
+    its last certificate (every non-zero feature is among the ones a certificate lists).
     """
     n, d = X.shape
     zero = X.dtype.type(0.0)
     inv_n = X.dtype.type(1.0) / X.dtype.type(n)
-    b = drop_flat_columns(X, w, b, fit_intercept)
     predictor(X, w, b, z)
     if loss == fused.SQUARED:
         for i in range(n):
             r[i] = z[i] - y[i]
-    curvature[:] = -X.dtype.type(1.0)
     size = max(WORKING_SET_START, d // WORKING_SET_START_SHARE)
     epochs = 0
     outer = 0
@@ -1819,7 +1822,7 @@ def cd_solve(loss, X, y, w, b, l1, l2, fit_intercept, max_epochs, tol, criterion
         kept = grad[members[:n_members]]
         grad[:] = zero
         grad[members[:n_members]] = kept
-    return epochs, outer, b, status, value, gap, grad_norm
+    return epochs, outer, b, status, value, gap, grad_norm, penalty_value, nnz
 
 
 @kernel
@@ -1838,7 +1841,7 @@ def path_step(loss, X, y, w, b, lam, previous_lam, l1, l2, l1_ratio, fit_interce
     carried_support, h_ref and carry are the tangent step's state, carried from lambda to
     lambda; members (D,) int64 receives the strong rule's features; the arguments from z on
     are :func:`cd_solve`'s. Returns cd_solve's (epochs, outer iterations, b, status,
-    objective, gap, gradient norm), the penalty at the solution and its number of non-zeros.
+    objective, gap, gradient norm, penalty, number of non-zeros).
     """
     zero = X.dtype.type(0.0)
     first = not previous_lam > zero
@@ -1857,12 +1860,6 @@ def path_step(loss, X, y, w, b, lam, previous_lam, l1, l2, l1_ratio, fit_interce
         for j in range(np.uint64(0), np.uint64(d)):
             members[n_members] = j
             n_members += (w[j] != zero) | (abs(grad[j]) >= threshold)
-    epochs, outer, b, status, value, gap, grad_norm = cd_solve(
-        loss, X, y, w, b, l1, l2, fit_intercept, max_epochs, tol, fused.DUALITY_GAP, parallel, members, n_members,
-        z, r, h, dz, grad, score_work, ws, decided, center, curvature, grad_work, hess_work, w_new, norms, ref_r,
-        ref_grad, history_out)
-    nnz = 0
-    for j in range(X.shape[1]):
-        if w[j] != zero:
-            nnz += 1
-    return epochs, outer, b, status, value, gap, grad_norm, fused.penalty(w, l1, l2), nnz
+    return cd_solve(loss, X, y, w, b, l1, l2, fit_intercept, max_epochs, tol, fused.DUALITY_GAP, parallel, members,
+                    n_members, z, r, h, dz, grad, score_work, ws, decided, center, curvature, grad_work, hess_work,
+                    w_new, norms, ref_r, ref_grad, history_out)
