@@ -484,7 +484,7 @@ def _certificate_scale(loss, X, y, b_zero, criterion, column_major, parallel, z,
     z[:] = b_zero
     coordinate.mean_loss_residual(code, z, y)
     if column_major:
-        coordinate.gradient(X, z, np.ones(X.shape[1], dtype=np.bool_), parallel, grad)
+        coordinate.gradient(X, z, parallel, grad)
     else:
         zeros = np.zeros(X.shape[1], dtype=X.dtype)
         partial = fused.partial_gradients(numba.get_num_threads() if parallel else 1, X.shape[1], X.dtype)

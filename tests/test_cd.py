@@ -1,6 +1,7 @@
 """Coordinate descent: kernels against the NumPy twin, the solver against fista, scikit-learn and
 its own duality gap, on synthetic data and on the real data sets in ../shared/data."""
 
+import itertools
 import tracemalloc
 import warnings
 
@@ -10,7 +11,7 @@ from conftest import lambda_max_formula, load_dataset, make_problem
 
 import fastreg
 from fastreg import ConvergenceWarning, reference
-from fastreg.kernels import coordinate, fused
+from fastreg.kernels import columns, coordinate, fused
 
 PENALTIES = {"l1": (1.0, 0.0), "l2": (0.0, 1.0), "elastic-net": (0.5, 0.5)}
 
@@ -107,11 +108,21 @@ def test_full_gradient_and_predictor_match_numpy():
     X = np.asfortranarray(X)
     r = np.random.default_rng(5).standard_normal(40)
     w = np.where(np.arange(25) % 3 == 0, 1.5, 0.0)
-    for parallel in (False, True):
+    for parallel, n in itertools.product((False, True), (40, columns.FOUR_DOTS_MAX_ROWS + 6)):
+        # Columns short enough for four dot products per pass, and longer ones (one per pass).
+        # 25 columns: six groups of four and one column left over.
+        A, s = make_problem("squared", n, 25, seed=n)[0], np.random.default_rng(n).standard_normal(n)
+        A = np.asfortranarray(A)
         grad = np.empty(25)
-        active = np.arange(25) % 4 != 1
-        coordinate.gradient(X, r, active, parallel, grad)
-        np.testing.assert_allclose(grad, np.where(active, X.T @ r / 40, 0.0), rtol=1e-12, atol=1e-15)
+        coordinate.gradient(A, s, parallel, grad)
+        np.testing.assert_allclose(grad, A.T @ s / n, rtol=1e-12, atol=1e-15)
+        # Any columns, in groups of four and a rest: 0 to 3 left over.
+        for count in (0, 1, 3, 4, 9, 14):
+            index = np.random.default_rng(count).permutation(25)[:count]
+            grad = np.full(25, np.nan)
+            (columns.columns_parallel if parallel else columns.columns_serial)(A, s, index, grad)
+            np.testing.assert_allclose(grad[index], A[:, index].T @ s / n, rtol=1e-12, atol=1e-15)
+            assert np.all(np.isnan(np.delete(grad, index)))
     z = np.empty(40)
     coordinate.predictor(X, w, 0.7, z)
     np.testing.assert_allclose(z, X @ w + 0.7, rtol=1e-12)

@@ -28,8 +28,8 @@ from numba import prange
 
 from .._jit import kernel
 from . import fused
-from .columns import (NONZERO_BLOCK, block_has_nonzero, centered_column_dot, column_dot, gradient, nonzero_features,
-                      predictor)
+from .columns import (NONZERO_BLOCK, block_has_nonzero, centered_column_dot, column_dot, columns_parallel,
+                      columns_serial, gradient, nonzero_features, predictor)
 
 # The first working set holds WORKING_SET_START features, or one in WORKING_SET_START_SHARE
 # of them if that is more (fewer if fewer violate the conditions). Each outer iteration costs
@@ -205,22 +205,6 @@ def column_dot_square(X, j, v):
 
 
 @kernel
-def columns_serial(X, r, index, count, grad_out):
-    """grad_out[j] = X[:, j]^T r / N for j in index[:count]."""
-    inv_n = X.dtype.type(1.0) / X.dtype.type(X.shape[0])
-    for k in range(count):
-        grad_out[index[k]] = column_dot(X, index[k], r) * inv_n
-
-
-@kernel(parallel=True)
-def columns_parallel(X, r, index, count, grad_out):
-    """:func:`columns_serial` with the columns split over threads."""
-    inv_n = X.dtype.type(1.0) / X.dtype.type(X.shape[0])
-    for k in prange(count):
-        grad_out[index[k]] = column_dot(X, index[k], r) * inv_n
-
-
-@kernel
 def gradient_with_norms_serial(X, r, norms, grad_out):
     """grad_out = X^T r / N over every column, and norms[j] = ||X[:, j]||_2 in the same read."""
     inv_n = X.dtype.type(1.0) / X.dtype.type(X.shape[0])
@@ -336,7 +320,7 @@ def bounded_gradient(X, r, w, members, n_members, parallel, l1, norms, ref_r, re
             grad_out[j] = _feature_bound(ref_g[j], ref_dg[j], norms[j], beta, reach, reach_rest, slack)
         uncertain = _list_undecided(w, grad_out, limit, end, d, decided_out, uncertain)
     if uncertain > REFERENCE_SHARE * d:
-        gradient(X, r, np.ones(d, dtype=np.bool_), parallel, grad_out)
+        gradient(X, r, parallel, grad_out)
         # The old reference becomes the step's far end.
         for i in range(n):
             ref_r[1, i] = reference[i] - r[i]
@@ -344,9 +328,9 @@ def bounded_gradient(X, r, w, members, n_members, parallel, l1, norms, ref_r, re
             ref_grad[1, j] = ref_g[j] - grad_out[j]
         return _refreshed(r, grad_out, ref_r, ref_grad, decided_out)
     if parallel:
-        columns_parallel(X, r, decided_out, uncertain, grad_out)
+        columns_parallel(X, r, decided_out[:uncertain], grad_out)
     else:
-        columns_serial(X, r, decided_out, uncertain, grad_out)
+        columns_serial(X, r, decided_out[:uncertain], grad_out)
     return uncertain
 
 

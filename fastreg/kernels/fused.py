@@ -433,11 +433,11 @@ def residuals(loss, z, y, want_loss, scale, r_out):
 def column_gradient(loss, X, y, w, b, want_loss, parallel, z_out, grad_out):
     """:func:`gradient_loss` for a Fortran-ordered X, in two reads: z_out = X w + b by columns,
     then grad_out = X^T r / N, one dot product per column (on all threads when parallel)."""
-    n, d = X.shape
+    n = X.shape[0]
     columns.predictor(X, w, b, z_out)
     r = np.empty(n, dtype=X.dtype)
     loss_sum, residual_sum = residuals(loss, z_out, y, want_loss, X.dtype.type(1.0), r)
-    columns.gradient(X, r, np.ones(d, dtype=np.bool_), parallel, grad_out)
+    columns.gradient(X, r, parallel, grad_out)
     inv_n = X.dtype.type(1.0) / X.dtype.type(n)
     return loss_sum * inv_n, residual_sum * inv_n
 
