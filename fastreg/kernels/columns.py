@@ -90,8 +90,8 @@ FOUR_DOTS_MAX_ROWS = 64
 
 
 @kernel(inline=True)
-def four_column_dots(X, j0, j1, j2, j3, v):
-    """(X_j0^T v, X_j1^T v, X_j2^T v, X_j3^T v) in one pass over v; X (N, D) Fortran."""
+def four_column_dots(X, j0, j1, j2, j3, v, scale, out):
+    """out[j] = X_j^T v * scale for j = j0, j1, j2, j3, in one pass over v; X (N, D) Fortran."""
     zero = X.dtype.type(0.0)
     a0 = zero
     a1 = zero
@@ -103,7 +103,10 @@ def four_column_dots(X, j0, j1, j2, j3, v):
         a1 += X[i, j1] * vi
         a2 += X[i, j2] * vi
         a3 += X[i, j3] * vi
-    return a0, a1, a2, a3
+    out[j0] = a0 * scale
+    out[j1] = a1 * scale
+    out[j2] = a2 * scale
+    out[j3] = a3 * scale
 
 
 @kernel
@@ -114,12 +117,7 @@ def columns_serial(X, r, index, grad_out):
     count = index.shape[0]
     whole = count - count % DOTS_PER_PASS if X.shape[0] <= FOUR_DOTS_MAX_ROWS else 0
     for k in range(0, whole, DOTS_PER_PASS):
-        j0, j1, j2, j3 = index[k], index[k + 1], index[k + 2], index[k + 3]
-        d0, d1, d2, d3 = four_column_dots(X, j0, j1, j2, j3, r)
-        grad_out[j0] = d0 * scale
-        grad_out[j1] = d1 * scale
-        grad_out[j2] = d2 * scale
-        grad_out[j3] = d3 * scale
+        four_column_dots(X, index[k], index[k + 1], index[k + 2], index[k + 3], r, scale, grad_out)
     for k in range(whole, count):
         grad_out[index[k]] = column_dot(X, index[k], r) * scale
 
@@ -137,12 +135,7 @@ def columns_parallel(X, r, index, grad_out):
     whole = count - count % DOTS_PER_PASS
     for group in prange(whole // DOTS_PER_PASS):
         k = group * DOTS_PER_PASS
-        j0, j1, j2, j3 = index[k], index[k + 1], index[k + 2], index[k + 3]
-        d0, d1, d2, d3 = four_column_dots(X, j0, j1, j2, j3, r)
-        grad_out[j0] = d0 * scale
-        grad_out[j1] = d1 * scale
-        grad_out[j2] = d2 * scale
-        grad_out[j3] = d3 * scale
+        four_column_dots(X, index[k], index[k + 1], index[k + 2], index[k + 3], r, scale, grad_out)
     for k in range(whole, count):
         grad_out[index[k]] = column_dot(X, index[k], r) * scale
 
@@ -154,11 +147,7 @@ def gradient_serial(X, r, grad_out):
     d = X.shape[1]
     whole = d - d % DOTS_PER_PASS if X.shape[0] <= FOUR_DOTS_MAX_ROWS else 0
     for j in range(0, whole, DOTS_PER_PASS):
-        d0, d1, d2, d3 = four_column_dots(X, j, j + 1, j + 2, j + 3, r)
-        grad_out[j] = d0 * scale
-        grad_out[j + 1] = d1 * scale
-        grad_out[j + 2] = d2 * scale
-        grad_out[j + 3] = d3 * scale
+        four_column_dots(X, j, j + 1, j + 2, j + 3, r, scale, grad_out)
     for j in range(whole, d):
         grad_out[j] = column_dot(X, j, r) * scale
 
@@ -176,11 +165,7 @@ def gradient_parallel(X, r, grad_out):
     whole = d - d % DOTS_PER_PASS
     for group in prange(whole // DOTS_PER_PASS):
         j = group * DOTS_PER_PASS
-        d0, d1, d2, d3 = four_column_dots(X, j, j + 1, j + 2, j + 3, r)
-        grad_out[j] = d0 * scale
-        grad_out[j + 1] = d1 * scale
-        grad_out[j + 2] = d2 * scale
-        grad_out[j + 3] = d3 * scale
+        four_column_dots(X, j, j + 1, j + 2, j + 3, r, scale, grad_out)
     for j in range(whole, d):
         grad_out[j] = column_dot(X, j, r) * scale
 
