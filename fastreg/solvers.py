@@ -385,9 +385,13 @@ class PathSolver:
         # Carried only where it stays exact: the squared loss's Hessian does not depend on w.
         self._tangent = tangent_state(n, d, X.dtype, TANGENT_CARRY_MAX if data.loss == "squared" else 0)
         if solver == "cd":
-            self._members = np.empty(d, dtype=np.int64)
-            self._work = cd_work_arrays(n, d, X.dtype, np.empty(n, dtype=X.dtype), self.grad,
-                                        np.empty(0, dtype=X.dtype))
+            # path_step's arguments after its scalars, made once, and its scalars as Python
+            # floats, which the dispatcher types fastest (float32 data needs its own): together
+            # 0.7 of the 7 us that each lambda spent in Python on leukemia.
+            self._state = (*self._tangent, np.empty(d, dtype=np.int64),
+                           *cd_work_arrays(n, d, X.dtype, np.empty(n, dtype=X.dtype), self.grad,
+                                           np.empty(0, dtype=X.dtype)))
+            self._scalar = float if X.dtype == np.float64 else X.dtype.type
 
     def step(self, w: np.ndarray, b: float, lam: float, previous_lam: float | None, l1_ratio: float) -> PathPoint:
         """Solve at ``lam`` from the solution (w, b) at ``previous_lam`` (None for the first
@@ -402,13 +406,13 @@ class PathSolver:
             return PathPoint(result.n_iter, result.intercept, result.converged, result.objective, result.gap, penalty,
                              int(np.count_nonzero(w)), result.criterion, result.tolerance)
         data = self.data
-        dtype = data.X.dtype.type
+        scalar = self._scalar
         with numba_threads(self.n_blocks):
             n_iter, _outer, b, _status, value, gap, _grad_norm, penalty, nnz = coordinate.path_step(
-                _LOSS_CODE[data.loss], data.X, data.y, w, dtype(b), dtype(lam),
-                dtype(0.0 if previous_lam is None else previous_lam), dtype(l1), dtype(l2), dtype(l1_ratio),
-                data.fit_intercept, self.screening, self.max_iter, dtype(self.tolerance), self.n_blocks > 1,
-                *self._tangent, self._members, *self._work,
+                _LOSS_CODE[data.loss], data.X, data.y, w, scalar(b), scalar(lam),
+                scalar(0.0 if previous_lam is None else previous_lam), scalar(l1), scalar(l2), scalar(l1_ratio),
+                data.fit_intercept, self.screening, self.max_iter, scalar(self.tolerance), self.n_blocks > 1,
+                *self._state,
             )
         if not np.isfinite(value):
             raise DivergenceError(f"cd diverged at lambda {lam:.4g}: the objective became non-finite.")
