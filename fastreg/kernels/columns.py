@@ -142,7 +142,9 @@ def columns_parallel(X, r, index, grad_out):
 
 @kernel
 def gradient_serial(X, r, grad_out):
-    """grad = X^T r / N (D,); X (N, D) Fortran, r (N,)."""
+    """grad = X^T r / N (D,); X (N, D) Fortran, r (N,). :func:`columns_serial` over consecutive
+    columns, without the index array that it would need: gd and fista on a Fortran X call this
+    at every iteration."""
     scale = X.dtype.type(1.0) / X.dtype.type(X.shape[0])
     d = X.shape[1]
     whole = d - d % DOTS_PER_PASS if X.shape[0] <= FOUR_DOTS_MAX_ROWS else 0
