@@ -226,7 +226,7 @@ def regularization_path(
     previous_lam = None
     for k, lam in enumerate(grid):
         start = time.perf_counter()
-        point = stepper.step(w, b, lam, previous_lam, l1_ratio)
+        point = stepper.step(w, b, lam, previous_lam, grid[k + 1] if k + 1 < len(grid) else None, l1_ratio)
         seconds = time.perf_counter() - start
         b = point.intercept
         deviance = point.objective - point.penalty
@@ -287,8 +287,8 @@ def _load_kernels(data, solver: str, tol: float, threads, screening: bool) -> fl
     if tiny.X.shape[0] == 2:
         stepper = solvers.PathSolver(tiny, solver=solver, tol=tol, max_iter=2, n_threads=threads, screening=screening)
         w = np.zeros(tiny.X.shape[1], dtype=tiny.X.dtype)
-        b = stepper.step(w, 0.0, 1e-2, None, 1.0).intercept
-        stepper.step(w, b, 1e-3, 1e-2, 1.0)
+        b = stepper.step(w, 0.0, 1e-2, None, 1e-3, 1.0).intercept
+        stepper.step(w, b, 1e-3, 1e-2, None, 1.0)
         _LOADED_KERNELS.add(key)
     return time.perf_counter() - start
 

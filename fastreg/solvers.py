@@ -290,9 +290,10 @@ def solve(data: Problem, *, l1: float, l2: float, solver: str, lr, max_iter: int
             trace = np.empty(max_iter + 1 if history else 0, dtype=X.dtype)
             if warm:
                 b = coordinate.drop_flat_columns(X, w, dtype(b), fit_intercept)
-            n_iter, n_outer, b, status, value, gap, grad_norm, _penalty, _nnz = coordinate.cd_solve(
+            # No next lambda to watch for (inf): bounded_gradient's ceilings go unused.
+            n_iter, n_outer, b, status, value, gap, grad_norm, _penalty, _nnz, _listed = coordinate.cd_solve(
                 code, X, y, w, dtype(b), dtype(l1), dtype(l2), fit_intercept, max_iter,
-                dtype(tolerance), criterion, n_blocks > 1, np.empty(0, dtype=np.int64), d,
+                dtype(tolerance), criterion, n_blocks > 1, np.empty(0, dtype=np.int64), d, dtype(np.inf),
                 *cd_work_arrays(n, d, X.dtype, z, grad, trace),
             )
             trace = trace[: n_outer + 1]
@@ -385,6 +386,9 @@ class PathSolver:
         # Carried only where it stays exact: the squared loss's Hessian does not depend on w.
         self._tangent = tangent_state(n, d, X.dtype, TANGENT_CARRY_MAX if data.loss == "squared" else 0)
         if solver == "cd":
+            # How many features the last certificate listed (coordinate.path_step): all of
+            # them before the first lambda.
+            self._listed = d
             # path_step's arguments after its scalars, made once, and its scalars as Python
             # floats, which the dispatcher types fastest (float32 data needs its own): together
             # 0.7 of the 7 us that each lambda spent in Python on leukemia.
@@ -393,9 +397,12 @@ class PathSolver:
                                            np.empty(0, dtype=X.dtype)))
             self._scalar = float if X.dtype == np.float64 else X.dtype.type
 
-    def step(self, w: np.ndarray, b: float, lam: float, previous_lam: float | None, l1_ratio: float) -> PathPoint:
+    def step(self, w: np.ndarray, b: float, lam: float, previous_lam: float | None, next_lam: float | None,
+             l1_ratio: float) -> PathPoint:
         """Solve at ``lam`` from the solution (w, b) at ``previous_lam`` (None for the first
-        lambda, where (w, b) is the start); w (D,) is updated in place."""
+        lambda, where (w, b) is the start); w (D,) is updated in place. ``next_lam``, the
+        lambda that follows (None for the last), lets ``cd`` mark where its strong rule will
+        look."""
         l1, l2 = lam * l1_ratio, lam * (1.0 - l1_ratio)
         if self.solver != "cd":
             if previous_lam is not None:
@@ -408,11 +415,12 @@ class PathSolver:
         data = self.data
         scalar = self._scalar
         with numba_threads(self.n_blocks):
-            n_iter, _outer, b, _status, value, gap, _grad_norm, penalty, nnz = coordinate.path_step(
+            n_iter, _outer, b, _status, value, gap, _grad_norm, penalty, nnz, self._listed = coordinate.path_step(
                 _LOSS_CODE[data.loss], data.X, data.y, w, scalar(b), scalar(lam),
-                scalar(0.0 if previous_lam is None else previous_lam), scalar(l1), scalar(l2), scalar(l1_ratio),
+                scalar(0.0 if previous_lam is None else previous_lam), scalar(0.0 if next_lam is None else next_lam),
+                scalar(l1), scalar(l2), scalar(l1_ratio),
                 data.fit_intercept, self.screening, self.max_iter, scalar(self.tolerance), self.n_blocks > 1,
-                *self._state,
+                self._listed, *self._state,
             )
         if not np.isfinite(value):
             raise DivergenceError(f"cd diverged at lambda {lam:.4g}: the objective became non-finite.")
@@ -436,7 +444,8 @@ def tangent_step(data: Problem, w: np.ndarray, b: float, lam: float, lam_new: fl
         state = tangent_state(*X.shape, X.dtype, 0)
     dtype = X.dtype.type
     return float(coordinate.tangent_step(_LOSS_CODE[data.loss], X, data.y, w, dtype(b), dtype(lam), dtype(lam_new),
-                                         dtype(l1_ratio), data.fit_intercept, *state))
+                                         dtype(l1_ratio), data.fit_intercept, np.empty(0, dtype=np.int64),
+                                         X.shape[1], *state))
 
 
 def tangent_state(n: int, d: int, dtype, largest: int) -> tuple:
@@ -523,11 +532,14 @@ def _absolute_tolerance(tol: float, scale: float, dtype) -> float:
     return tol * max(scale, float(np.finfo(dtype).tiny)) if tol > 0 else 0.0
 
 
-def fresh_bounds(n: int, d: int, dtype) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def fresh_bounds(n: int, d: int, dtype) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The state of ``coordinate.bounded_gradient`` before any column is read: column norms
     unknown (-1), which makes its first call read every column and fill the references:
-    residual and step (2, N), gradient and its step (2, D)."""
-    return np.full(d, -1.0, dtype=dtype), np.empty((2, n), dtype=dtype), np.empty((2, d), dtype=dtype)
+    residual and step (2, N), gradient and its step (2, D); and the blocks' ceilings,
+    describing no scan yet (-1)."""
+    blocks = -(-d // coordinate.SCAN_BLOCK)
+    return (np.full(d, -1.0, dtype=dtype), np.empty((2, n), dtype=dtype), np.empty((2, d), dtype=dtype),
+            np.full(blocks, -1.0, dtype=dtype))
 
 
 def thread_count(n_threads) -> int | None:

@@ -147,6 +147,15 @@ def test_sparse_scans_find_every_non_zero_coefficient(where):
     z = np.empty(n)
     coordinate.predictor(X, w, -0.3, z)
     np.testing.assert_allclose(z, X @ w - 0.3, rtol=1e-12, atol=1e-12)
+    # From a list that holds the non-zeros among zeros (a certificate's list), or all of them.
+    listed = np.union1d(where, np.arange(1, d, 11)).astype(np.int64)
+    for candidates, count in ((listed, listed.size), (np.empty(0, np.int64), d)):
+        out = np.full(d, -1, dtype=np.int64)
+        assert columns.listed_nonzero(w, candidates, count, out) == len(where)
+        np.testing.assert_array_equal(out[:len(where)], where)
+    z = np.full(n, np.nan)
+    columns.support_predictor(X, w, -0.3, listed, listed.size, z)
+    np.testing.assert_allclose(z, X @ w - 0.3, rtol=1e-12, atol=1e-12)
     # Constant columns: their weight moves into the intercept, and X w + b stays.
     flat = X.copy(order="F")
     flat[:, where[::2]] = 2.5
@@ -169,9 +178,27 @@ def test_bounded_gradient_is_exact_where_it_decides_and_an_upper_bound_elsewhere
     members = np.flatnonzero(active)
     n_members = members.size
 
-    def bounded_gradient(r, l1):
-        return coordinate.bounded_gradient(X, r, w, members, n_members, parallel, l1, norms, ref_r, ref_grad, grad,
-                                           decided)
+    def bounded_gradient(r, l1, watch=None):
+        # Watching by default for the features with |grad_j| >= 0.9 l1 (the next strong
+        # rule's threshold on a grid of 100 lambdas down to lambda_max / 100).
+        watch = dtype(0.9) * l1 if watch is None else watch
+        return coordinate.bounded_gradient(X, r, w, members, n_members, parallel, l1, watch, norms, ref_r, ref_grad,
+                                           ceilings, grad, decided)
+
+    def check_ceilings(watch, exact):
+        # A block's ceiling is watch where every w_j = 0 and every |grad_j| < watch (the next
+        # strong rule skips it), else inf; every ceiling is inf for a block that holds a
+        # feature at or above watch. A screened scan marks them unknown.
+        if screened and not exact:
+            assert ceilings[0] == -1
+            return
+        for block, ceiling in enumerate(ceilings):
+            part = slice(block * coordinate.SCAN_BLOCK, (block + 1) * coordinate.SCAN_BLOCK)
+            if np.any(w[part] != 0) or np.max(np.abs(grad[part])) >= watch:
+                assert ceiling == np.inf
+            else:
+                assert ceiling == watch or (ceiling == np.inf and not exact)
+        assert np.count_nonzero(ceilings == np.inf) < ceilings.size
     rtol = 1e-12 if dtype == np.float64 else 2e-5
     # Past this share of undecided features every column is read; l1 leaves a third of it
     # violating the optimality condition.
@@ -185,12 +212,14 @@ def test_bounded_gradient_is_exact_where_it_decides_and_an_upper_bound_elsewhere
     r2 = (r0 + rng.standard_normal(n)).astype(dtype)
     results = []  # serial and parallel: equal to rounding (their reductions vectorize differently)
     for parallel in (False, True):
-        norms, ref_r, ref_grad = fastreg.solvers.fresh_bounds(n, d, dtype)
+        norms, ref_r, ref_grad, ceilings = fastreg.solvers.fresh_bounds(n, d, dtype)
+        assert ceilings.shape == (-(-d // coordinate.SCAN_BLOCK),) and ceilings[0] == -1
         grad = np.empty(d, dtype)
         decided = np.empty(d, np.int64)
         # No norms yet: every column is read, inactive ones included, and r0 becomes the reference.
-        assert bounded_gradient(r0, dtype(0.1)) == d
+        assert bounded_gradient(r0, dtype(0.1), dtype(0.4)) == d
         np.testing.assert_array_equal(decided, np.arange(d))
+        check_ceilings(dtype(0.4), exact=True)
         np.testing.assert_allclose(grad, exact(r0), rtol=rtol, atol=rtol * 1e-2)
         np.testing.assert_allclose(norms, np.linalg.norm(X.astype(np.float64), axis=0), rtol=rtol)
         np.testing.assert_array_equal(ref_r, [r0, np.zeros(n)])
@@ -214,6 +243,7 @@ def test_bounded_gradient_is_exact_where_it_decides_and_an_upper_bound_elsewhere
         # The features outside the screened set are not looked at.
         np.testing.assert_array_equal(grad[~active], before[~active])
         np.testing.assert_array_equal(ref_r[0], r0)
+        check_ceilings(dtype(0.9) * l1, exact=False)
 
         # A large move: too many features are undecided, so every column is read again.
         assert bounded_gradient(r2, l1) == d
@@ -239,7 +269,37 @@ def test_bounded_gradient_is_exact_where_it_decides_and_an_upper_bound_elsewhere
         np.testing.assert_allclose(grad[decided[:read]], g3[decided[:read]], rtol=rtol, atol=rtol * 1e-2)
         bounded = np.setdiff1d(np.flatnonzero(active), decided[:read])
         assert np.all((np.abs(g3[bounded]) <= grad[bounded]) & (grad[bounded] < l1))
+        check_ceilings(dtype(0.9) * l1, exact=False)
     np.testing.assert_allclose(results[0], results[1], rtol=rtol, atol=rtol * 1e-2)
+
+
+@pytest.mark.parametrize("d", [5, 16, 300])
+def test_strong_rule_members_are_the_non_zero_and_large_gradient_features(d):
+    rng = np.random.default_rng(d)
+    w = np.where(rng.random(d) < 0.05, rng.standard_normal(d), 0.0)
+    grad = rng.standard_normal(d) * np.where(rng.random(d) < 0.1, 1.0, 0.01)
+    threshold = 0.3
+    expected = np.flatnonzero((w != 0) | (np.abs(grad) >= threshold))
+    size = coordinate.SCAN_BLOCK
+    blocks = -(-d // size)
+    padded = np.zeros(blocks * size)
+    padded[:d] = np.where(w != 0, np.inf, np.abs(grad))
+    tops = padded.reshape(blocks, size).max(axis=1)
+
+    def ceilings(watch):
+        return np.where(tops >= watch, np.inf, watch)
+    # Ceilings unknown (every feature is looked at), or watched at the threshold, below it
+    # and above it (where no block is skipped): the same members.
+    for marks in (np.full(blocks, -1.0), ceilings(threshold), ceilings(0.2), ceilings(0.5), ceilings(-1.0)):
+        members = np.full(d, -1, dtype=np.int64)
+        count = coordinate.strong_rule_members(w, grad, threshold, marks, members)
+        np.testing.assert_array_equal(members[:count], expected)
+    # The ceilings are trusted: a block whose ceiling is at the threshold is skipped.
+    if expected.size:
+        marks = ceilings(threshold)
+        marks[expected[0] // size] = threshold
+        count = coordinate.strong_rule_members(w, grad, threshold, marks, members)
+        assert expected[0] not in members[:count]
 
 
 def test_working_set_keeps_the_support_and_takes_the_worst_violators():

@@ -45,6 +45,20 @@ def nonzero_features(w, out):
 
 
 @kernel
+def listed_nonzero(w, listed, count, out):
+    """Write the j of listed[:count] with w_j != 0 to out, in listed's order; returns how many.
+    count = D: every feature (:func:`nonzero_features`; listed is not read)."""
+    if count == w.shape[0]:
+        return nonzero_features(w, out)
+    found = 0
+    for k in range(count):
+        j = listed[k]
+        out[found] = j
+        found += w[j] != 0
+    return found
+
+
+@kernel
 def predictor(X, w, b, z_out):
     """z = X w + b, adding only the columns with w_j != 0; X (N, D) Fortran, z_out (N,)."""
     n, d = X.shape
@@ -59,6 +73,20 @@ def predictor(X, w, b, z_out):
             if wj != 0:
                 for i in range(n):
                     z_out[i] += wj * X[i, j]
+
+
+@kernel
+def support_predictor(X, w, b, support, count, z_out):
+    """z = X w + b from the columns support[:count], which hold every j with w_j != 0; X (N,
+    D) Fortran, z_out (N,)."""
+    for i in range(X.shape[0]):
+        z_out[i] = b
+    for k in range(count):
+        j = support[k]
+        wj = w[j]
+        if wj != 0:
+            for i in range(X.shape[0]):
+                z_out[i] += wj * X[i, j]
 
 
 @kernel

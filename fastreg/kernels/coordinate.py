@@ -29,7 +29,8 @@ from numba import prange
 from .._jit import kernel
 from . import fused
 from .columns import (NONZERO_BLOCK, block_has_nonzero, centered_column_dot, column_dot, columns_parallel,
-                      columns_serial, gradient, nonzero_features, predictor)
+                      columns_serial, gradient, listed_nonzero, nonzero_features, predictor,
+                      support_predictor)
 
 # The first working set holds WORKING_SET_START features, or one in WORKING_SET_START_SHARE
 # of them if that is more (fewer if fewer violate the conditions). Each outer iteration costs
@@ -225,7 +226,8 @@ def gradient_with_norms_parallel(X, r, norms, grad_out):
 
 
 @kernel
-def bounded_gradient(X, r, w, members, n_members, parallel, l1, norms, ref_r, ref_grad, grad_out, decided_out):
+def bounded_gradient(X, r, w, members, n_members, parallel, l1, watch, norms, ref_r, ref_grad, ceilings, grad_out,
+                     decided_out):
     """The loss gradient X^T r / N where it can decide the certificate, a bound elsewhere.
 
     ref_grad[0] = X^T ref_r[0] / N was computed exactly at an earlier residual ref_r[0] (N,),
@@ -253,8 +255,14 @@ def bounded_gradient(X, r, w, members, n_members, parallel, l1, norms, ref_r, re
     exact gradient, member or not). D >= 1. decided_out (D,) int64 receives, in increasing
     order, the features whose columns were read: every member with w_j != 0 or |grad_j| >= l1
     is among them, and the others add nothing to the certificate (:func:`certificate_terms`)
-    or to the working set. ref_r (2, N) and ref_grad (2, D). Returns how many columns were
-    read.
+    or to the working set. ref_r (2, N) and ref_grad (2, D).
+
+    ceilings (ceil(D / SCAN_BLOCK),) receive, when every feature takes part, watch for a block
+    of SCAN_BLOCK features where every w_j = 0 and every |grad_j| < watch, else inf: a path
+    passes the threshold of its next lambda's strong rule (:func:`strong_rule_members`), which
+    then skips the blocks whose ceiling is at or below its threshold. When only the members
+    take part, ceilings[0] = -1 says that the ceilings describe no scan. Returns how many
+    columns were read.
     """
     n, d = X.shape
     zero = X.dtype.type(0.0)
@@ -265,7 +273,7 @@ def bounded_gradient(X, r, w, members, n_members, parallel, l1, norms, ref_r, re
             gradient_with_norms_serial(X, r, norms, grad_out)
         ref_r[1] = zero
         ref_grad[1] = zero
-        return _refreshed(r, grad_out, ref_r, ref_grad, decided_out)
+        return _refreshed(r, w, grad_out, ref_r, ref_grad, watch, ceilings, decided_out)
     eps = np.finfo(X.dtype).eps
     # The bound's own rounding: a relative error of a few eps in each term.
     limit = l1 * (X.dtype.type(1.0) - X.dtype.type(64.0) * eps)
@@ -294,6 +302,7 @@ def bounded_gradient(X, r, w, members, n_members, parallel, l1, norms, ref_r, re
     ref_dg = ref_grad[1]
     uncertain = 0
     if n_members < d:
+        ceilings[0] = -X.dtype.type(1.0)
         for k in range(n_members):
             j = members[k]
             bound = _feature_bound(ref_g[j], ref_dg[j], norms[j], beta, reach, reach_rest, slack)
@@ -307,17 +316,27 @@ def bounded_gradient(X, r, w, members, n_members, parallel, l1, norms, ref_r, re
         # blocks flagged. One branch per feature cost leukemia's certificates 2 ns per feature.
         # The index is unsigned, as in columns.block_has_nonzero: 3.9 us per scan of
         # leukemia's 7129 features instead of 4.8.
+        # The ceilings' flag is a third or, not a running maximum of the bounds, which LLVM
+        # does not vectorize without assuming no nan (a maximum took the scan from 5.8 to
+        # 13.8 us on leukemia).
         end = d - d % SCAN_BLOCK
         for start in range(0, end, SCAN_BLOCK):
+            nonzero = False
             flagged = False
+            watched = False
             for j in range(np.uint64(start), np.uint64(start + SCAN_BLOCK)):
                 bound = _feature_bound(ref_g[j], ref_dg[j], norms[j], beta, reach, reach_rest, slack)
                 grad_out[j] = bound
-                flagged = flagged | (w[j] != zero) | (not bound < limit)
-            if flagged:
+                nonzero = nonzero | (w[j] != zero)
+                flagged = flagged | (not bound < limit)
+                watched = watched | (not bound < watch)
+            ceilings[start // SCAN_BLOCK] = np.inf if nonzero | watched else watch
+            if nonzero | flagged:
                 uncertain = _list_undecided(w, grad_out, limit, start, start + SCAN_BLOCK, decided_out, uncertain)
         for j in range(end, d):
             grad_out[j] = _feature_bound(ref_g[j], ref_dg[j], norms[j], beta, reach, reach_rest, slack)
+        if end < d:
+            ceilings[end // SCAN_BLOCK] = _ceiling(w, grad_out, watch, end, d)
         uncertain = _list_undecided(w, grad_out, limit, end, d, decided_out, uncertain)
     if uncertain > REFERENCE_SHARE * d:
         gradient(X, r, parallel, grad_out)
@@ -326,7 +345,7 @@ def bounded_gradient(X, r, w, members, n_members, parallel, l1, norms, ref_r, re
             ref_r[1, i] = reference[i] - r[i]
         for j in range(d):
             ref_grad[1, j] = ref_g[j] - grad_out[j]
-        return _refreshed(r, grad_out, ref_r, ref_grad, decided_out)
+        return _refreshed(r, w, grad_out, ref_r, ref_grad, watch, ceilings, decided_out)
     if parallel:
         columns_parallel(X, r, decided_out[:uncertain], grad_out)
     else:
@@ -352,15 +371,27 @@ def _list_undecided(w, bound, limit, start, stop, decided_out, count):
     return count
 
 
+@kernel(inline=True)
+def _ceiling(w, grad, watch, start, stop):
+    """watch if every w_j = 0 and every |grad_j| < watch over start:stop, else inf."""
+    for j in range(start, stop):
+        if w[j] != 0 or not abs(grad[j]) < watch:
+            return grad.dtype.type(np.inf)
+    return watch
+
+
 @kernel
-def _refreshed(r, grad, ref_r, ref_grad, decided_out):
+def _refreshed(r, w, grad, ref_r, ref_grad, watch, ceilings, decided_out):
     """Make the exact gradient grad at r the reference of :func:`bounded_gradient` (ref_r[0],
-    ref_grad[0]), with every feature decided; returns D."""
+    ref_grad[0]), with every feature decided and the ceilings taken from grad; returns D."""
     fused.copy_vector(r, ref_r[0])
     fused.copy_vector(grad, ref_grad[0])
-    for j in range(grad.shape[0]):
+    d = grad.shape[0]
+    for j in range(d):
         decided_out[j] = j
-    return grad.shape[0]
+    for block in range(ceilings.shape[0]):
+        ceilings[block] = _ceiling(w, grad, watch, block * SCAN_BLOCK, min((block + 1) * SCAN_BLOCK, d))
+    return d
 
 
 @kernel
@@ -721,7 +752,8 @@ def anderson_weights(iterates):
 
 
 @kernel
-def tangent_step(loss, X, y, w, b, lam, lam_new, l1_ratio, fit_intercept, gram, carried_support, h_ref, carry):
+def tangent_step(loss, X, y, w, b, lam, lam_new, l1_ratio, fit_intercept, listed, n_listed, gram, carried_support,
+                 h_ref, carry):
     """Move the solution (w, b) at lam along the path's tangent to lam_new if that lowers the
     objective at lam_new; w (D,) is updated in place and the intercept returned.
 
@@ -731,22 +763,24 @@ def tangent_step(loss, X, y, w, b, lam, lam_new, l1_ratio, fit_intercept, gram, 
     row and column in H, the loss Hessian mean_i h_i a_i a_i^T over a_i = (X[i, S], 1). The
     first-order step leaves an error of order (lam_new - lam)^2 instead of (lam_new - lam).
     A coefficient whose sign would flip is set to 0. Only when |S| <= N (a unique solution).
-    H comes from :func:`carried_gram`, whose state (gram, carried_support, h_ref, carry) a path
-    carries from one lambda to the next.
+    listed[:n_listed] (increasing) holds every j with w_j != 0, as the last certificate's list
+    of a path does (n_listed = D: all features; listed is not read), so that S costs
+    O(n_listed), not O(D). H comes from :func:`carried_gram`, whose state (gram,
+    carried_support, h_ref, carry) a path carries from one lambda to the next.
     """
     n = X.shape[0]
     zero = X.dtype.type(0.0)
     one = X.dtype.type(1.0)
     inv_n = one / X.dtype.type(n)
-    support = np.empty(w.shape[0], dtype=np.int64)
-    count = nonzero_features(w, support)
+    support = np.empty(n_listed, dtype=np.int64)
+    count = listed_nonzero(w, listed, n_listed, support)
     support = support[:count]
     if count == 0 or count > n:
         carry[0] = -1
         return b
     m = count + 1 if fit_intercept else count
     z = np.empty(n, dtype=X.dtype)
-    predictor(X, w, b, z)
+    support_predictor(X, w, b, support, count, z)
     h = np.empty(n, dtype=X.dtype)
     if loss == fused.LOGISTIC:
         logistic_state(z, y, np.empty(n, dtype=X.dtype), h, np.empty(0, dtype=X.dtype))
@@ -1687,8 +1721,8 @@ def drop_flat_columns(X, w, b, fit_intercept):
 
 @kernel
 def cd_solve(loss, X, y, w, b, l1, l2, fit_intercept, max_epochs, tol, criterion, parallel, members,
-             n_members, z, r, h, dz, grad, score_work, ws, decided, center, curvature, grad_work, hess_work, w_new,
-             norms, ref_r, ref_grad, history_out):
+             n_members, watch, z, r, h, dz, grad, score_work, ws, decided, center, curvature, grad_work, hess_work,
+             w_new, norms, ref_r, ref_grad, ceilings, history_out):
     """Working-set coordinate descent inside Numba; w (D,) updated in place, X (N, D) Fortran.
 
     Stops once the certificate chosen by criterion (duality gap or gradient norm, at the
@@ -1697,26 +1731,31 @@ def cd_solve(loss, X, y, w, b, l1, l2, fit_intercept, max_epochs, tol, criterion
     (the others must have w_j = 0; n_members = D: all of them, and members is not read): once
     the restricted problem is solved to tol, or a working set of it is, the solve goes on to
     the certificate of the full problem, which re-admits any feature whose optimality
-    condition fails (a screening rule with its check). A feature whose column is flat
+    condition fails (a screening rule with its check); watch is passed on to
+    :func:`bounded_gradient` for its ceilings. A feature whose column is flat
     (:func:`drop_flat_columns`) must have w_j = 0: CD never moves it, so a warm start that has
     passed through drop_flat_columns, or a path started at w = 0, keeps it there.
     z, r, h, dz (N,) and score_work, grad_work, hess_work, w_new (D,), ws, decided (D,) int64
     are work arrays. center and curvature (D,) cache the squared loss's column moments
     (curvature < 0: not computed yet), which depend only on X and fit_intercept: a path keeps
-    them from one lambda to the next. norms (D,), ref_r (2, N) and ref_grad (2, D) are the
-    state of :func:`bounded_gradient`, which a path carries too (a fresh state: norms[0] = -1;
-    ref_r and ref_grad are then written before they are read).
+    them from one lambda to the next. norms (D,), ref_r (2, N), ref_grad (2, D) and ceilings
+    are the state of :func:`bounded_gradient`, which a path carries too (a fresh state:
+    norms[0] = -1 and ceilings[0] = -1; the rest is then written before it is read).
     history_out (max_epochs + 1,) or (0,) receives the objective at each certificate. grad
     holds the loss gradient at the returned point, or for the features whose bound settled
     them an upper bound of its size below l1 (0 for the screened-out ones if it stops before
     the full certificate). Returns (epochs, outer iterations, b, status, objective, gap,
-    gradient norm, penalty, number of non-zeros), the last five at the returned (w, b), from
-    its last certificate (every non-zero feature is among the ones a certificate lists).
+    gradient norm, penalty, number of non-zeros, listed), the objective to the non-zeros at
+    the returned (w, b), from its last certificate, whose list of features decided[:listed]
+    holds every non-zero one.
     """
     n, d = X.shape
     zero = X.dtype.type(0.0)
     inv_n = X.dtype.type(1.0) / X.dtype.type(n)
-    predictor(X, w, b, z)
+    if n_members < d:
+        support_predictor(X, w, b, members, n_members, z)
+    else:
+        predictor(X, w, b, z)
     if loss == fused.SQUARED:
         for i in range(n):
             r[i] = z[i] - y[i]
@@ -1738,7 +1777,8 @@ def cd_solve(loss, X, y, w, b, l1, l2, fit_intercept, max_epochs, tol, criterion
             if fit_intercept:
                 b += shift_to_optimal_intercept(loss, z, y)
             loss_mean = logistic_state(z, y, r, h, np.empty(0, dtype=X.dtype))
-        n_decided = bounded_gradient(X, r, w, members, n_members, parallel, l1, norms, ref_r, ref_grad, grad, decided)
+        n_decided = bounded_gradient(X, r, w, members, n_members, parallel, l1, watch, norms, ref_r, ref_grad,
+                                     ceilings, grad, decided)
         penalty_value, grad_norm, grad_max, excess_sum, nnz = certificate_terms(w, grad, decided, n_decided, l1, l2)
         value = loss_mean + penalty_value
         if fit_intercept:
@@ -1806,13 +1846,42 @@ def cd_solve(loss, X, y, w, b, l1, l2, fit_intercept, max_epochs, tol, criterion
         kept = grad[members[:n_members]]
         grad[:] = zero
         grad[members[:n_members]] = kept
-    return epochs, outer, b, status, value, gap, grad_norm, penalty_value, nnz
+    return epochs, outer, b, status, value, gap, grad_norm, penalty_value, nnz, n_decided
 
 
 @kernel
-def path_step(loss, X, y, w, b, lam, previous_lam, l1, l2, l1_ratio, fit_intercept, screening, max_epochs, tol,
-              parallel, gram, carried_support, h_ref, carry, members, z, r, h, dz, grad, score_work, ws, decided, center,
-              curvature, grad_work, hess_work, w_new, norms, ref_r, ref_grad, history_out):
+def strong_rule_members(w, grad, threshold, ceilings, members_out):
+    """The sequential strong rule's features: members_out[:count] = the j with w_j != 0 or
+    |grad_j| >= threshold, increasing; returns count.
+
+    Unless ceilings[0] < 0, ceilings (ceil(D / SCAN_BLOCK),) are :func:`bounded_gradient`'s
+    for grad and for a w whose non-zeros include the current ones: a block whose ceiling is
+    at or below threshold holds no member, and only the others are looked at (members are 2
+    % to 3 % of leukemia's features along its path).
+    """
+    d = w.shape[0]
+    zero = w.dtype.type(0.0)
+    count = 0
+    if ceilings[0] < zero:
+        # Every index is written and the count moves only past a member: no branch per
+        # feature to mispredict (200 x 20000: 46 kcycles per lambda, where a mask and its
+        # compaction took 69).
+        for j in range(np.uint64(0), np.uint64(d)):
+            members_out[count] = j
+            count += (w[j] != zero) | (abs(grad[j]) >= threshold)
+        return count
+    for block in range(ceilings.shape[0]):
+        if ceilings[block] > threshold:
+            for j in range(np.uint64(block * SCAN_BLOCK), np.uint64(min((block + 1) * SCAN_BLOCK, d))):
+                members_out[count] = j
+                count += (w[j] != zero) | (abs(grad[j]) >= threshold)
+    return count
+
+
+@kernel
+def path_step(loss, X, y, w, b, lam, previous_lam, next_lam, l1, l2, l1_ratio, fit_intercept, screening, max_epochs,
+              tol, parallel, listed, gram, carried_support, h_ref, carry, members, z, r, h, dz, grad, score_work, ws,
+              decided, center, curvature, grad_work, hess_work, w_new, norms, ref_r, ref_grad, ceilings, history_out):
     """One lambda of a regularization path, l1 = lam l1_ratio and l2 = lam (1 - l1_ratio).
 
     (w, b) is the solution at previous_lam, or the start when previous_lam = 0 (the first
@@ -1820,30 +1889,27 @@ def path_step(loss, X, y, w, b, lam, previous_lam, l1, l2, l1_ratio, fit_interce
     moves along the path's tangent (:func:`tangent_step`); with screening, the sequential
     strong rule keeps the features with |grad_j| >= l1_ratio (2 lam - previous_lam) and the
     non-zero ones (Tibshirani et al., 2012), and :func:`cd_solve` solves to tol on them first
-    and then certifies the full problem. One call per lambda keeps Python's overhead (0.1 ms
+    and then certifies the full problem. Its last certificate marks the blocks of features
+    that the next lambda's strong rule must look at (next_lam: the next lambda, 0 for none;
+    :func:`bounded_gradient`'s ceilings). One call per lambda keeps Python's overhead (0.1 ms
     per lambda, a third of leukemia's path) out of paths of small problems. gram,
     carried_support, h_ref and carry are the tangent step's state, carried from lambda to
     lambda; members (D,) int64 receives the strong rule's features; the arguments from z on
-    are :func:`cd_solve`'s. Returns cd_solve's (epochs, outer iterations, b, status,
-    objective, gap, gradient norm, penalty, number of non-zeros).
+    are :func:`cd_solve`'s, and decided[:listed] the list of the previous solve's last
+    certificate (listed = D before the first). Returns cd_solve's (epochs, outer
+    iterations, b, status, objective, gap, gradient norm, penalty, number of non-zeros,
+    listed).
     """
     zero = X.dtype.type(0.0)
     first = not previous_lam > zero
     if not first:
-        b = tangent_step(loss, X, y, w, b, previous_lam, lam, l1_ratio, fit_intercept, gram, carried_support, h_ref,
-                         carry)
+        b = tangent_step(loss, X, y, w, b, previous_lam, lam, l1_ratio, fit_intercept, decided, listed, gram,
+                         carried_support, h_ref, carry)
     d = X.shape[1]
     n_members = d
+    two = X.dtype.type(2.0)
     if screening and not first:
-        threshold = l1_ratio * (X.dtype.type(2.0) * lam - previous_lam)
-        n_members = 0
-        # Every index is written and the count moves only past a member: no branch per
-        # feature to mispredict (200 x 20000: 46 kcycles per lambda, where a mask and its
-        # compaction took 69; a member sits in nearly every block of 64, so skipping the
-        # empty blocks first does not pay).
-        for j in range(np.uint64(0), np.uint64(d)):
-            members[n_members] = j
-            n_members += (w[j] != zero) | (abs(grad[j]) >= threshold)
+        n_members = strong_rule_members(w, grad, l1_ratio * (two * lam - previous_lam), ceilings, members)
     return cd_solve(loss, X, y, w, b, l1, l2, fit_intercept, max_epochs, tol, fused.DUALITY_GAP, parallel, members,
-                    n_members, z, r, h, dz, grad, score_work, ws, decided, center, curvature, grad_work, hess_work,
-                    w_new, norms, ref_r, ref_grad, history_out)
+                    n_members, l1_ratio * (two * next_lam - lam), z, r, h, dz, grad, score_work, ws, decided, center,
+                    curvature, grad_work, hess_work, w_new, norms, ref_r, ref_grad, ceilings, history_out)
