@@ -220,47 +220,46 @@ def regularization_path(
     b = data.intercept_at_zero
     # The loss of w = 0 with the best intercept (0 without intercept).
     null_deviance = solvers.mean_loss_at_constant(data.loss, data.y, data.intercept_at_zero)
-    rows = []
-    coefs = np.empty((len(grid), d), dtype=data.X.dtype)
+    count = len(grid)
+    coefs = np.empty((count, d), dtype=data.X.dtype)
+    stats = np.empty((count, solvers.N_STATS))
+    # The whole grid in one run (for cd, one kernel call); a progress callback or the
+    # early-stop rule looks at each lambda as it comes.
+    chunk = 1 if progress is not None or early_stop else count
+    done = 0
     reason = None
-    previous_lam = None
-    for k, lam in enumerate(grid):
-        start = time.perf_counter()
-        point = stepper.step(w, b, lam, previous_lam, grid[k + 1] if k + 1 < len(grid) else None, l1_ratio)
-        seconds = time.perf_counter() - start
-        b = point.intercept
-        deviance = point.objective - point.penalty
-        # F(w) <= F(0) bounds the loss by the null loss: a negative value is rounding.
-        explained = max(0.0, 1.0 - deviance / null_deviance) if null_deviance > 0 else 0.0
-        if not point.converged and tol > 0:
-            warnings.warn(f"regularization_path: lambda {lam:.4g} (step {k}) stopped at max_iter={max_iter} with "
-                          f"{point.criterion} {point.gap:.3g} > tolerance {point.tolerance:.3g}.",
-                          ConvergenceWarning, stacklevel=2)
-        coefs[k] = w
-        rows.append((lam, b, point.objective, point.gap, point.n_iter, point.nnz, seconds, explained))
+    while done < count:
+        start, done = done, min(done + chunk, count)
+        b = stepper.run(w, b, grid, start, done, l1_ratio, coefs, stats)
         if progress is not None:
-            progress(k + 1, len(grid))
-        previous_lam = lam
-        if early_stop and k > 0:
-            change = explained - rows[-2][7]
+            progress(done, count)
+        if early_stop and done > 1:
+            before, explained = _explained(stats[done - 2 : done], null_deviance)
+            lam, k = grid[done - 1], done - 1
             if explained > 0.999:
-                reason = f"deviance explained {explained:.4f} > 0.999 at lambda {lam:.4g} (step {k} of {len(grid)})"
-            elif abs(change) < 1e-5 * max(abs(explained), 1e-300):
-                reason = f"deviance explained changed by {change:.2e} < 1e-5 relative at lambda {lam:.4g} (step {k} of {len(grid)})"
+                reason = f"deviance explained {explained:.4f} > 0.999 at lambda {lam:.4g} (step {k} of {count})"
+            elif abs(explained - before) < 1e-5 * max(abs(explained), 1e-300):
+                reason = (f"deviance explained changed by {explained - before:.2e} < 1e-5 relative at lambda "
+                          f"{lam:.4g} (step {k} of {count})")
             if reason is not None:
                 break
-
-    columns = list(zip(*rows))
+    stats = stats[:done]
+    gaps = stats[:, solvers.STAT_GAP]
+    if tol > 0:
+        for k in np.flatnonzero(~(gaps <= stepper.tolerance)):
+            warnings.warn(f"regularization_path: lambda {grid[k]:.4g} (step {k}) stopped at max_iter={max_iter} with "
+                          f"duality_gap {gaps[k]:.3g} > tolerance {stepper.tolerance:.3g}.",
+                          ConvergenceWarning, stacklevel=2)
     return Path(
-        lambdas=np.array(columns[0]),
-        coefs=coefs if len(rows) == len(grid) else coefs[: len(rows)].copy(),
-        intercepts=np.array(columns[1], dtype=float),
-        objectives=np.array(columns[2], dtype=float),
-        gaps=np.array(columns[3], dtype=float),
-        n_iter=np.array(columns[4], dtype=int),
-        nnz=np.array(columns[5], dtype=int),
-        seconds=np.array(columns[6], dtype=float),
-        deviance_explained=np.array(columns[7], dtype=float),
+        lambdas=grid[:done].copy(),
+        coefs=coefs if done == count else coefs[:done].copy(),
+        intercepts=stats[:, solvers.STAT_INTERCEPT].copy(),
+        objectives=stats[:, solvers.STAT_OBJECTIVE].copy(),
+        gaps=gaps.copy(),
+        n_iter=stats[:, solvers.STAT_EPOCHS].astype(int),
+        nnz=stats[:, solvers.STAT_NNZ].astype(int),
+        seconds=stats[:, solvers.STAT_SECONDS].copy(),
+        deviance_explained=_explained(stats, null_deviance),
         loss=loss,
         l1_ratio=l1_ratio,
         fit_intercept=fit_intercept,
@@ -268,6 +267,16 @@ def regularization_path(
         early_stop=reason,
         setup_seconds=setup_seconds,
     )
+
+
+def _explained(stats: np.ndarray, null_deviance: float) -> np.ndarray:
+    """The fraction of the null deviance explained at each row of a path's stats: 1 - L(w, b) /
+    L(0, b0), with L the loss part of the objective; F(w) <= F(0) bounds the loss by the null
+    loss, so a negative value is rounding and reads 0."""
+    if not null_deviance > 0:
+        return np.zeros(len(stats))
+    deviance = stats[:, solvers.STAT_OBJECTIVE] - stats[:, solvers.STAT_PENALTY]
+    return np.maximum(0.0, 1.0 - deviance / null_deviance)
 
 
 # The (solver, dtype, memory order) of the paths that _load_kernels has run in this process.
@@ -286,9 +295,9 @@ def _load_kernels(data, solver: str, tol: float, threads, screening: bool) -> fl
     tiny = _two_samples(data)
     if tiny.X.shape[0] == 2:
         stepper = solvers.PathSolver(tiny, solver=solver, tol=tol, max_iter=2, n_threads=threads, screening=screening)
-        w = np.zeros(tiny.X.shape[1], dtype=tiny.X.dtype)
-        b = stepper.step(w, 0.0, 1e-2, None, 1e-3, 1.0).intercept
-        stepper.step(w, b, 1e-3, 1e-2, None, 1.0)
+        grid = np.array([1e-2, 1e-3])
+        stepper.run(np.zeros(tiny.X.shape[1], dtype=tiny.X.dtype), 0.0, grid, 0, 2, 1.0,
+                    np.empty((2, tiny.X.shape[1]), dtype=tiny.X.dtype), np.empty((2, solvers.N_STATS)))
         _LOADED_KERNELS.add(key)
     return time.perf_counter() - start
 

@@ -10,6 +10,7 @@ with f(z, y) = log(1 + e^z) - y z (logistic, y in {0, 1}) or (y - z)^2 / 2 (squa
 from __future__ import annotations
 
 import contextlib
+import time
 import warnings
 from dataclasses import dataclass, field
 
@@ -19,6 +20,9 @@ import numpy as np
 from . import validation
 from .exceptions import ConvergenceWarning, DivergenceError
 from .kernels import coordinate, fused, layout
+# The columns of a path's numbers, one row per lambda (PathSolver.run).
+from .kernels.coordinate import (N_STATS, STAT_EPOCHS, STAT_GAP, STAT_INTERCEPT, STAT_NNZ, STAT_OBJECTIVE,
+                                 STAT_PENALTY, STAT_SECONDS)
 
 SOLVERS = ("cd", "fista", "gd")
 
@@ -348,29 +352,15 @@ def solve(data: Problem, *, l1: float, l2: float, solver: str, lr, max_iter: int
     )
 
 
-@dataclass(frozen=True)
-class PathPoint:
-    """The solve at one lambda of a path (see :class:`PathSolver`)."""
-
-    n_iter: int
-    intercept: float
-    converged: bool
-    objective: float
-    gap: float
-    penalty: float
-    nnz: int
-    criterion: str
-    tolerance: float
-
-
 class PathSolver:
     """Solves along a decreasing grid of penalties on prepared data, each from the previous.
 
     The penalty at ``lam`` is ``lam * (l1_ratio ||w||_1 + (1 - l1_ratio) / 2 ||w||_2^2)``, the
     tolerance as in :func:`fit`. For ``cd`` the work arrays and the state of
-    ``coordinate.bounded_gradient`` are made once and carried from lambda to lambda, and each
-    lambda is one kernel call (``coordinate.path_step``: the tangent step, the strong rule
-    and the solve); ``fista`` takes the tangent step and calls :func:`solve`.
+    ``coordinate.bounded_gradient`` are made once and carried from lambda to lambda, and a run
+    of lambdas is one kernel call (``coordinate.path_run``: at each lambda the tangent step,
+    the strong rule and the solve); ``fista`` takes the tangent step and calls :func:`solve`
+    at each lambda.
     """
 
     def __init__(self, data: Problem, *, solver: str, tol: float, max_iter: int, n_threads, screening: bool):
@@ -389,44 +379,53 @@ class PathSolver:
             # How many features the last certificate listed (coordinate.path_step): all of
             # them before the first lambda.
             self._listed = d
-            # path_step's arguments after its scalars, made once, and its scalars as Python
-            # floats, which the dispatcher types fastest (float32 data needs its own): together
-            # 0.7 of the 7 us that each lambda spent in Python on leukemia.
             self._state = (*self._tangent, np.empty(d, dtype=np.int64),
                            *cd_work_arrays(n, d, X.dtype, np.empty(n, dtype=X.dtype), self.grad,
                                            np.empty(0, dtype=X.dtype)))
-            self._scalar = float if X.dtype == np.float64 else X.dtype.type
 
-    def step(self, w: np.ndarray, b: float, lam: float, previous_lam: float | None, next_lam: float | None,
-             l1_ratio: float) -> PathPoint:
-        """Solve at ``lam`` from the solution (w, b) at ``previous_lam`` (None for the first
-        lambda, where (w, b) is the start); w (D,) is updated in place. ``next_lam``, the
-        lambda that follows (None for the last), lets ``cd`` mark where its strong rule will
-        look."""
-        l1, l2 = lam * l1_ratio, lam * (1.0 - l1_ratio)
+    def run(self, w: np.ndarray, b: float, grid: np.ndarray, start: int, stop: int, l1_ratio: float,
+            coefs_out: np.ndarray, stats_out: np.ndarray) -> float:
+        """Solve at grid[start:stop] (grid decreasing), from the solution (w, b) at
+        grid[start - 1], or from the start (w, b) when start = 0; w (D,) is updated in place
+        and the intercept at grid[stop - 1] returned. Row k of coefs_out (K, D) receives w at
+        grid[k], row k of stats_out (K, N_STATS) its numbers (``STAT_*``:
+        intercept, objective, gap, penalty, iterations, non-zeros, seconds)."""
+        X = self.data.X
         if self.solver != "cd":
-            if previous_lam is not None:
-                b = tangent_step(self.data, w, b, previous_lam, lam, l1_ratio, self._tangent)
-            result = solve(self.data, l1=l1, l2=l2, solver=self.solver, lr=None, max_iter=self.max_iter, tol=self.tol,
-                           w=w, intercept0=b, n_threads=self.n_threads, grad_out=self.grad, warn=False)
-            penalty = l1 * float(np.sum(np.abs(w))) + 0.5 * l2 * float(np.sum(w * w))
-            return PathPoint(result.n_iter, result.intercept, result.converged, result.objective, result.gap, penalty,
-                             int(np.count_nonzero(w)), result.criterion, result.tolerance)
+            for k in range(start, stop):
+                began = time.perf_counter()
+                b = self._fista_step(w, b, grid, k, l1_ratio, stats_out[k])
+                stats_out[k, STAT_SECONDS] = time.perf_counter() - began
+                coefs_out[k] = w
+            return b
         data = self.data
-        scalar = self._scalar
+        dtype = X.dtype.type
         with numba_threads(self.n_blocks):
-            n_iter, _outer, b, _status, value, gap, _grad_norm, penalty, nnz, self._listed = coordinate.path_step(
-                _LOSS_CODE[data.loss], data.X, data.y, w, scalar(b), scalar(lam),
-                scalar(0.0 if previous_lam is None else previous_lam), scalar(0.0 if next_lam is None else next_lam),
-                scalar(l1), scalar(l2), scalar(l1_ratio),
-                data.fit_intercept, self.screening, self.max_iter, scalar(self.tolerance), self.n_blocks > 1,
-                self._listed, *self._state,
+            b, self._listed, done = coordinate.path_run(
+                _LOSS_CODE[data.loss], X, data.y, w, dtype(b), grid.astype(X.dtype), start, stop, dtype(l1_ratio),
+                data.fit_intercept, self.screening, self.max_iter, dtype(self.tolerance), self.n_blocks > 1,
+                self._listed, *self._state, coefs_out, stats_out,
             )
-        if not np.isfinite(value):
-            raise DivergenceError(f"cd diverged at lambda {lam:.4g}: the objective became non-finite.")
-        converged = self.tol > 0 and gap <= self.tolerance
-        return PathPoint(int(n_iter), float(b), bool(converged), float(value), float(gap), float(penalty), int(nnz),
-                         "duality_gap", self.tolerance)
+        if done < stop:
+            raise DivergenceError(f"cd diverged at lambda {grid[done - 1]:.4g}: the objective became non-finite.")
+        return float(b)
+
+    def _fista_step(self, w: np.ndarray, b: float, grid: np.ndarray, k: int, l1_ratio: float, row: np.ndarray) -> float:
+        """fista at grid[k] from the solution at grid[k - 1] (moved along the path's tangent)
+        or the start; fills row's numbers but its seconds, returns the intercept."""
+        lam = grid[k]
+        l1, l2 = lam * l1_ratio, lam * (1.0 - l1_ratio)
+        if k > 0:
+            b = tangent_step(self.data, w, b, grid[k - 1], lam, l1_ratio, self._tangent)
+        result = solve(self.data, l1=l1, l2=l2, solver=self.solver, lr=None, max_iter=self.max_iter, tol=self.tol,
+                       w=w, intercept0=b, n_threads=self.n_threads, grad_out=self.grad, warn=False)
+        row[STAT_INTERCEPT] = result.intercept
+        row[STAT_OBJECTIVE] = result.objective
+        row[STAT_GAP] = result.gap
+        row[STAT_PENALTY] = l1 * float(np.sum(np.abs(w))) + 0.5 * l2 * float(np.sum(w * w))
+        row[STAT_EPOCHS] = result.n_iter
+        row[STAT_NNZ] = np.count_nonzero(w)
+        return result.intercept
 
 
 def tangent_step(data: Problem, w: np.ndarray, b: float, lam: float, lam_new: float, l1_ratio: float,

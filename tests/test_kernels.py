@@ -1,12 +1,14 @@
 """Kernels against the NumPy twin (1e-12 in float64), finite differences and exact norms."""
 
+import time
+
 import numpy as np
 import pytest
 from conftest import make_problem
 
 from fastreg import reference
 from fastreg._jit import kernel
-from fastreg.kernels import fused, vecmath
+from fastreg.kernels import clock, fused, vecmath
 
 SHAPES = [(1, 1), (1, 6), (6, 1), (7, 3), (23, 3), (20, 200), (200, 20), (9, 600)]
 # 7, 9 rows: a block of 4 and a rest; 23: a block of BLOCK_ROWS (logistic), one of 4 and a rest
@@ -330,3 +332,12 @@ def test_vectorizable_exp_and_logs_agree_with_numpy_to_a_few_ulps():
     out = np.empty(3)
     _apply_vecmath(0, np.array([-745.2, -800.0, -1e300]), out)
     np.testing.assert_array_equal(out, 0.0)  # exp underflows to exactly 0, as NumPy's does
+
+
+def test_the_kernels_clock_measures_the_time_that_python_measures():
+    # Differences over a sleep: the clock's origin is arbitrary.
+    first_kernel, first_python = clock.seconds(), time.perf_counter()
+    time.sleep(0.05)
+    elapsed_kernel, elapsed_python = clock.seconds() - first_kernel, time.perf_counter() - first_python
+    assert elapsed_kernel >= 0.05
+    assert abs(elapsed_kernel - elapsed_python) < 0.01

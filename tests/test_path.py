@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+import time
 import warnings
 
 import numpy as np
@@ -162,6 +163,36 @@ def test_early_stop_is_reported():
     full = fastreg.regularization_path(X, y, loss="squared", n_lambdas=100)
     assert len(path) < len(full) and "deviance explained" in path.early_stop
     assert full.early_stop is None
+    # The early-stopped path is the full one's beginning, cut at the first lambda where
+    # glmnet's rule holds (from the full path's own numbers).
+    k = len(path)
+    np.testing.assert_array_equal(path.coefs, full.coefs[:k])
+    np.testing.assert_array_equal(path.deviance_explained, full.deviance_explained[:k])
+    explained = full.deviance_explained
+    rule = (explained[1:] > 0.999) | (np.abs(np.diff(explained)) < 1e-5 * np.abs(explained[1:]))
+    assert np.flatnonzero(rule)[0] + 1 == k - 1
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("loss", ["logistic", "squared"])
+def test_a_path_in_one_kernel_call_equals_one_call_per_lambda(loss, dtype):
+    # Without a progress callback the whole grid runs in one kernel call; with one, each
+    # lambda is its own call. The same steps, so the same numbers, bit for bit.
+    X, y = make_problem(loss, 50, 120, seed=9)
+    X = X.astype(dtype)
+    calls = []
+    started = time.perf_counter()
+    whole = fastreg.regularization_path(X, y, loss=loss, n_lambdas=20, fit_intercept=loss == "logistic")
+    elapsed = time.perf_counter() - started
+    stepped = fastreg.regularization_path(X, y, loss=loss, n_lambdas=20, fit_intercept=loss == "logistic",
+                                         progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(k, 20) for k in range(1, 21)]
+    for name in ("lambdas", "coefs", "intercepts", "objectives", "gaps", "n_iter", "nnz", "deviance_explained"):
+        np.testing.assert_array_equal(getattr(whole, name), getattr(stepped, name), err_msg=name)
+    assert whole.coefs.dtype == dtype
+    # Each lambda's seconds come from the kernel's clock: positive, and together no more than
+    # the call took.
+    assert np.all(whole.seconds > 0) and whole.seconds.sum() < elapsed
 
 
 def test_bad_path_arguments_are_named():
