@@ -157,7 +157,7 @@ def parse_target(labels: np.ndarray, loss: str | None):
 
 
 class ProgressBar:
-    """A bar on stderr, shown only for runs longer than PROGRESS_AFTER_SECONDS on a terminal."""
+    """A bar on stderr (a terminal), shown only for runs longer than PROGRESS_AFTER_SECONDS."""
 
     def __init__(self, stream=None):
         self.stream = stream or sys.stderr
@@ -165,7 +165,7 @@ class ProgressBar:
         self.shown = False
 
     def __call__(self, done: int, total: int):
-        if not self.stream.isatty() or time.perf_counter() - self.start < PROGRESS_AFTER_SECONDS:
+        if time.perf_counter() - self.start < PROGRESS_AFTER_SECONDS:
             return
         width = 30
         filled = int(width * done / total)
@@ -213,14 +213,16 @@ def run_path(args) -> str:
         X, labels = read_svmlight(file)
     loss, y = parse_target(labels, args.loss)
     progress = ProgressBar()
+    # Without a terminal to draw on, no callback: a path then runs as one kernel call.
+    callback = progress if progress.stream.isatty() else None
     options = dict(loss=loss, l1_ratio=args.l1_ratio, n_lambdas=args.n_lambdas)
     try:
         if args.cv:
-            cv = cross_validate_path(X, y, n_folds=args.cv, progress=progress, **options)
+            cv = cross_validate_path(X, y, n_folds=args.cv, progress=callback, **options)
             path = cv.path
         else:
             cv = None
-            path = regularization_path(X, y, progress=progress, **options)
+            path = regularization_path(X, y, progress=callback, **options)
     except ValueError as error:
         raise CommandError(str(error), USAGE_ERROR) from None
     finally:

@@ -1,5 +1,6 @@
 """Regularization paths, cross-validation, their estimators and the ``path`` command line."""
 
+import io
 import json
 import subprocess
 import sys
@@ -11,7 +12,7 @@ import pytest
 from conftest import DATA_DIR, lambda_max_formula, load_dataset, make_problem
 
 import fastreg
-from fastreg import reference, solvers
+from fastreg import cli, reference, solvers
 from fastreg.__main__ import main
 from fastreg.path import fold_indices
 
@@ -378,6 +379,21 @@ def test_cli_bad_inputs_get_one_line_and_a_nonzero_exit(tmp_path):
         code, stderr = run_cli(*args)
         assert code != 0, args
         assert stderr.count("\n") == 1 and message in stderr and "Traceback" not in stderr, (args, stderr)
+
+
+def test_progress_bar_draws_on_a_terminal_once_the_run_is_long(monkeypatch):
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    stream = Terminal()
+    bar = cli.ProgressBar(stream)
+    bar(1, 4)  # a short run so far: nothing drawn
+    assert stream.getvalue() == ""
+    monkeypatch.setattr(cli, "PROGRESS_AFTER_SECONDS", 0.0)
+    bar(3, 4)
+    bar.close()
+    assert stream.getvalue() == "\r[" + "#" * 22 + " " * 8 + "] 3/4\n"
 
 
 def test_demo_with_an_unusable_out_folder_gets_one_line_and_exit_code_2(tmp_path):
