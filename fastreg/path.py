@@ -179,7 +179,9 @@ def regularization_path(
         Stop when the fraction of deviance explained changes by less than 1e-5 between two
         lambdas or exceeds 0.999 (glmnet's rule); ``Path.early_stop`` says why.
     progress : callable or None
-        Called as ``progress(k, n_lambdas)`` after each lambda.
+        Called as ``progress(done, n_lambdas)`` after each run of lambdas: about every
+        ``solvers.PATH_CALL_SECONDS`` of solving (after each lambda with ``early_stop``), and
+        after the last.
 
     Returns
     -------
@@ -223,14 +225,13 @@ def regularization_path(
     count = len(grid)
     coefs = np.empty((count, d), dtype=data.X.dtype)
     stats = np.empty((count, solvers.N_STATS))
-    # The whole grid in one run (for cd, one kernel call); a progress callback or the
+    # Runs of lambdas (for cd, each one kernel call) of up to solvers.PATH_CALL_SECONDS; the
     # early-stop rule looks at each lambda as it comes.
-    chunk = 1 if progress is not None or early_stop else count
+    chunk = 1 if early_stop else count
     done = 0
     reason = None
     while done < count:
-        start, done = done, min(done + chunk, count)
-        b = stepper.run(w, b, grid, start, done, l1_ratio, coefs, stats)
+        b, done = stepper.run(w, b, grid, done, min(done + chunk, count), l1_ratio, coefs, stats)
         if progress is not None:
             progress(done, count)
         if early_stop and done > 1:
@@ -296,8 +297,10 @@ def _load_kernels(data, solver: str, tol: float, threads, screening: bool) -> fl
     if tiny.X.shape[0] == 2:
         stepper = solvers.PathSolver(tiny, solver=solver, tol=tol, max_iter=2, n_threads=threads, screening=screening)
         grid = np.array([1e-2, 1e-3])
-        stepper.run(np.zeros(tiny.X.shape[1], dtype=tiny.X.dtype), 0.0, grid, 0, 2, 1.0,
-                    np.empty((2, tiny.X.shape[1]), dtype=tiny.X.dtype), np.empty((2, solvers.N_STATS)))
+        w, b, done = np.zeros(tiny.X.shape[1], dtype=tiny.X.dtype), 0.0, 0
+        coefs, stats = np.empty((2, tiny.X.shape[1]), dtype=tiny.X.dtype), np.empty((2, solvers.N_STATS))
+        while done < 2:
+            b, done = stepper.run(w, b, grid, done, 2, 1.0, coefs, stats)
         _LOADED_KERNELS.add(key)
     return time.perf_counter() - start
 

@@ -42,6 +42,10 @@ CHECK_EVERY = 10
 # afresh at every lambda.
 TANGENT_CARRY_MAX = 1024
 
+# A cd path's kernel call returns to Python at the first lambda past this many seconds
+# (coordinate.path_run), which then reports progress and lets Ctrl-C through.
+PATH_CALL_SECONDS = 0.1
+
 # The power-iteration estimate of ||X||_2^2 approaches it from below; the automatic step is
 # 1 / (STEP_SAFETY * L) so that an estimate a little low still gives a convergent step.
 STEP_SAFETY = 1.02
@@ -384,31 +388,35 @@ class PathSolver:
                                            np.empty(0, dtype=X.dtype)))
 
     def run(self, w: np.ndarray, b: float, grid: np.ndarray, start: int, stop: int, l1_ratio: float,
-            coefs_out: np.ndarray, stats_out: np.ndarray) -> float:
+            coefs_out: np.ndarray, stats_out: np.ndarray) -> tuple[float, int]:
         """Solve at grid[start:stop] (grid decreasing), from the solution (w, b) at
-        grid[start - 1], or from the start (w, b) when start = 0; w (D,) is updated in place
-        and the intercept at grid[stop - 1] returned. Row k of coefs_out (K, D) receives w at
-        grid[k], row k of stats_out (K, N_STATS) its numbers (``STAT_*``:
-        intercept, objective, gap, penalty, iterations, non-zeros, seconds)."""
+        grid[start - 1], or from the start (w, b) when start = 0, for about PATH_CALL_SECONDS
+        at most: returns (the intercept, done), having solved at grid[start:done], done > start;
+        w (D,) is updated in place. Row k of coefs_out (K, D) receives w at grid[k], row k of
+        stats_out (K, N_STATS) its numbers (``STAT_*``: intercept, objective, gap, penalty,
+        iterations, non-zeros, seconds)."""
         X = self.data.X
         if self.solver != "cd":
+            called = time.perf_counter()
             for k in range(start, stop):
                 began = time.perf_counter()
                 b = self._fista_step(w, b, grid, k, l1_ratio, stats_out[k])
                 stats_out[k, STAT_SECONDS] = time.perf_counter() - began
                 coefs_out[k] = w
-            return b
+                if time.perf_counter() - called > PATH_CALL_SECONDS:
+                    return b, k + 1
+            return b, stop
         data = self.data
         dtype = X.dtype.type
         with numba_threads(self.n_blocks):
             b, self._listed, done = coordinate.path_run(
-                _LOSS_CODE[data.loss], X, data.y, w, dtype(b), grid.astype(X.dtype), start, stop, dtype(l1_ratio),
-                data.fit_intercept, self.screening, self.max_iter, dtype(self.tolerance), self.n_blocks > 1,
-                self._listed, *self._state, coefs_out, stats_out,
+                _LOSS_CODE[data.loss], X, data.y, w, dtype(b), grid.astype(X.dtype), start, stop, PATH_CALL_SECONDS,
+                dtype(l1_ratio), data.fit_intercept, self.screening, self.max_iter, dtype(self.tolerance),
+                self.n_blocks > 1, self._listed, *self._state, coefs_out, stats_out,
             )
-        if done < stop:
+        if not np.isfinite(stats_out[done - 1, STAT_OBJECTIVE]):
             raise DivergenceError(f"cd diverged at lambda {grid[done - 1]:.4g}: the objective became non-finite.")
-        return float(b)
+        return float(b), done
 
     def _fista_step(self, w: np.ndarray, b: float, grid: np.ndarray, k: int, l1_ratio: float, row: np.ndarray) -> float:
         """fista at grid[k] from the solution at grid[k - 1] (moved along the path's tangent)

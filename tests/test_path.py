@@ -176,18 +176,22 @@ def test_early_stop_is_reported():
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("loss", ["logistic", "squared"])
-def test_a_path_in_one_kernel_call_equals_one_call_per_lambda(loss, dtype):
-    # Without a progress callback the whole grid runs in one kernel call; with one, each
-    # lambda is its own call. The same steps, so the same numbers, bit for bit.
+def test_a_path_in_one_kernel_call_equals_one_call_per_lambda(loss, dtype, monkeypatch):
+    # A small path runs in one kernel call; with no time allowed per call, each lambda is its
+    # own call. The same steps, so the same numbers, bit for bit; progress is reported after
+    # each call.
     X, y = make_problem(loss, 50, 120, seed=9)
     X = X.astype(dtype)
-    calls = []
+    whole_calls, stepped_calls = [], []
     started = time.perf_counter()
-    whole = fastreg.regularization_path(X, y, loss=loss, n_lambdas=20, fit_intercept=loss == "logistic")
+    whole = fastreg.regularization_path(X, y, loss=loss, n_lambdas=20, fit_intercept=loss == "logistic",
+                                       progress=lambda done, total: whole_calls.append((done, total)))
     elapsed = time.perf_counter() - started
+    monkeypatch.setattr(solvers, "PATH_CALL_SECONDS", 0.0)
     stepped = fastreg.regularization_path(X, y, loss=loss, n_lambdas=20, fit_intercept=loss == "logistic",
-                                         progress=lambda done, total: calls.append((done, total)))
-    assert calls == [(k, 20) for k in range(1, 21)]
+                                         progress=lambda done, total: stepped_calls.append((done, total)))
+    assert whole_calls == [(20, 20)]
+    assert stepped_calls == [(k, 20) for k in range(1, 21)]
     for name in ("lambdas", "coefs", "intercepts", "objectives", "gaps", "n_iter", "nnz", "deviance_explained"):
         np.testing.assert_array_equal(getattr(whole, name), getattr(stepped, name), err_msg=name)
     assert whole.coefs.dtype == dtype

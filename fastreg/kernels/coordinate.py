@@ -1919,26 +1919,27 @@ def path_step(loss, X, y, w, b, lam, previous_lam, next_lam, l1, l2, l1_ratio, f
 
 
 @kernel
-def path_run(loss, X, y, w, b, grid, start, stop, l1_ratio, fit_intercept, screening, max_epochs, tol, parallel,
-             listed, gram, carried_support, h_ref, carry, members, z, r, h, dz, grad, score_work, ws, decided,
+def path_run(loss, X, y, w, b, grid, start, stop, budget, l1_ratio, fit_intercept, screening, max_epochs, tol,
+             parallel, listed, gram, carried_support, h_ref, carry, members, z, r, h, dz, grad, score_work, ws, decided,
              center, curvature, grad_work, hess_work, w_new, norms, ref_r, ref_grad, ceilings, history_out,
              coefs_out, stats_out):
     """The lambdas grid[start:stop] of a regularization path (grid (K,) decreasing, of X's
-    dtype), each a :func:`path_step` from the solution at the one before: one kernel call for
-    a whole path, where one call per lambda spent 16 us per lambda in Python on leukemia (a
-    fifth of its path).
+    dtype), each a :func:`path_step` from the solution at the one before, in one kernel call
+    (one call per lambda spent 16 us per lambda in Python on leukemia, a fifth of its path).
 
     (w, b) is the solution at grid[start - 1], or the start when start = 0; w (D,) is updated
     in place and listed is :func:`path_step`'s (D before the first lambda). Row k of
     coefs_out (K, D) receives w at grid[k], row k of stats_out (K, N_STATS) float64 its
     intercept, objective, duality gap, penalty, epochs, non-zeros and the seconds its step
     took (:mod:`clock`). The arguments from gram to history_out are path_step's. Returns (b,
-    listed, done): the path stops after a lambda whose objective is not finite, with done <
-    stop.
+    listed, done), done <= stop: the run returns early after the lambda that takes it past
+    budget seconds (so that its caller can report progress and Python can act on Ctrl-C),
+    and after a lambda whose objective is not finite.
     """
     zero = X.dtype.type(0.0)
     one = X.dtype.type(1.0)
     count = grid.shape[0]
+    called = clock.seconds()
     for k in range(start, stop):
         began = clock.seconds()
         lam = grid[k]
@@ -1960,7 +1961,8 @@ def path_run(loss, X, y, w, b, grid, start, stop, l1_ratio, fit_intercept, scree
         row[STAT_PENALTY] = penalty
         row[STAT_EPOCHS] = epochs
         row[STAT_NNZ] = nnz
-        row[STAT_SECONDS] = clock.seconds() - began
-        if not np.isfinite(value):
+        ended = clock.seconds()
+        row[STAT_SECONDS] = ended - began
+        if not np.isfinite(value) or ended - called > budget:
             return b, listed, k + 1
     return b, listed, stop
