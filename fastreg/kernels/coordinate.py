@@ -394,7 +394,9 @@ def _refreshed(r, w, grad, ref_r, ref_grad, watch, ceilings, decided_out):
     for j in range(d):
         decided_out[j] = j
     for block in range(ceilings.shape[0]):
-        ceilings[block] = _ceiling(w, grad, watch, block * SCAN_BLOCK, min((block + 1) * SCAN_BLOCK, d))
+        # Every ceiling is inf when watch is (a single solve, with no next lambda): no scan.
+        ceilings[block] = _ceiling(w, grad, watch, block * SCAN_BLOCK, min((block + 1) * SCAN_BLOCK, d)) \
+            if watch < np.inf else watch
     return d
 
 
@@ -1769,8 +1771,14 @@ def cd_solve(loss, X, y, w, b, l1, l2, fit_intercept, max_epochs, tol, criterion
     status = fused.MAX_ITER
     screened = n_members < d
     set_stop = X.dtype.type(np.inf)
+    moved = True
+    loss_mean = zero
     while True:
-        if loss == fused.SQUARED:
+        if not moved:
+            # The full certificate right after the restricted one, at the same (w, b): its
+            # intercept, residuals and loss stand.
+            moved = True
+        elif loss == fused.SQUARED:
             if fit_intercept:
                 shift = -np.mean(r)
                 for i in range(n):
@@ -1800,6 +1808,7 @@ def cd_solve(loss, X, y, w, b, l1, l2, fit_intercept, max_epochs, tol, criterion
                 # working sets from there.
                 screened = False
                 n_members = d
+                moved = False
                 continue
             status = fused.CONVERGED
             break
