@@ -20,9 +20,10 @@ import numpy as np
 from . import validation
 from .exceptions import ConvergenceWarning, DivergenceError
 from .kernels import coordinate, fused, layout
+from .kernels import path as path_kernels
 # The columns of a path's numbers, one row per lambda (PathSolver.run).
-from .kernels.coordinate import (N_STATS, STAT_EPOCHS, STAT_GAP, STAT_INTERCEPT, STAT_NNZ, STAT_OBJECTIVE,
-                                 STAT_PENALTY, STAT_SECONDS)
+from .kernels.path import (N_STATS, STAT_EPOCHS, STAT_GAP, STAT_INTERCEPT, STAT_NNZ, STAT_OBJECTIVE, STAT_PENALTY,
+                           STAT_SECONDS)
 
 SOLVERS = ("cd", "fista", "gd")
 
@@ -43,7 +44,7 @@ CHECK_EVERY = 10
 TANGENT_CARRY_MAX = 1024
 
 # A cd path's kernel call returns to Python at the first lambda past this many seconds
-# (coordinate.path_run), which then reports progress and lets Ctrl-C through.
+# (kernels.path.path_run), which then reports progress and lets Ctrl-C through.
 PATH_CALL_SECONDS = 0.1
 
 # The power-iteration estimate of ||X||_2^2 approaches it from below; the automatic step is
@@ -362,7 +363,7 @@ class PathSolver:
     The penalty at ``lam`` is ``lam * (l1_ratio ||w||_1 + (1 - l1_ratio) / 2 ||w||_2^2)``, the
     tolerance as in :func:`fit`. For ``cd`` the work arrays and the state of
     ``coordinate.bounded_gradient`` are made once and carried from lambda to lambda, and a run
-    of lambdas is one kernel call (``coordinate.path_run``: at each lambda the tangent step,
+    of lambdas is one kernel call (``kernels.path.path_run``: at each lambda the tangent step,
     the strong rule and the solve); ``fista`` takes the tangent step and calls :func:`solve`
     at each lambda.
     """
@@ -380,7 +381,7 @@ class PathSolver:
         # Carried only where it stays exact: the squared loss's Hessian does not depend on w.
         self._tangent = tangent_state(n, d, X.dtype, TANGENT_CARRY_MAX if data.loss == "squared" else 0)
         if solver == "cd":
-            # How many features the last certificate listed (coordinate.path_step): all of
+            # How many features the last certificate listed (kernels.path.path_step): all of
             # them before the first lambda.
             self._listed = d
             self._state = (*self._tangent, np.empty(d, dtype=np.int64),
@@ -409,7 +410,7 @@ class PathSolver:
         data = self.data
         dtype = X.dtype.type
         with numba_threads(self.n_blocks):
-            b, self._listed, done = coordinate.path_run(
+            b, self._listed, done = path_kernels.path_run(
                 _LOSS_CODE[data.loss], X, data.y, w, dtype(b), grid.astype(X.dtype), start, stop, PATH_CALL_SECONDS,
                 dtype(l1_ratio), data.fit_intercept, self.screening, self.max_iter, dtype(self.tolerance),
                 self.n_blocks > 1, self._listed, *self._state, coefs_out, stats_out,
@@ -439,7 +440,7 @@ class PathSolver:
 def tangent_step(data: Problem, w: np.ndarray, b: float, lam: float, lam_new: float, l1_ratio: float,
                  state: tuple | None = None) -> float:
     """The solution (w, b) at ``lam`` moved along the path's tangent to ``lam_new`` when that
-    lowers the objective there (``coordinate.tangent_step``); w is updated in place, the new
+    lowers the objective there (``kernels.path.tangent_step``); w is updated in place, the new
     intercept returned. Skipped (b returned) for a C-ordered X (``fista``'s, unless it reads
     by columns), and by the kernel for supports larger than N. ``state``: a path's
     :func:`tangent_state`, which carries the support's Hessian from one lambda to the next;
@@ -450,15 +451,15 @@ def tangent_step(data: Problem, w: np.ndarray, b: float, lam: float, lam_new: fl
     if state is None:
         state = tangent_state(*X.shape, X.dtype, 0)
     dtype = X.dtype.type
-    return float(coordinate.tangent_step(_LOSS_CODE[data.loss], X, data.y, w, dtype(b), dtype(lam), dtype(lam_new),
+    return float(path_kernels.tangent_step(_LOSS_CODE[data.loss], X, data.y, w, dtype(b), dtype(lam), dtype(lam_new),
                                          dtype(l1_ratio), data.fit_intercept, np.empty(0, dtype=np.int64),
                                          X.shape[1], *state))
 
 
 def tangent_state(n: int, d: int, dtype, largest: int) -> tuple:
-    """``coordinate.tangent_step``'s state before the first lambda: room to carry the Hessian
+    """``kernels.path.tangent_step``'s state before the first lambda: room to carry the Hessian
     of supports of up to ``largest`` features (no more than a tangent step takes: min(N, D)),
-    the intercept's row included, and nothing carried yet (``coordinate.carried_gram``)."""
+    the intercept's row included, and nothing carried yet (``kernels.path.carried_gram``)."""
     size = min(n, d, largest) + 1 if largest > 0 else 0
     return (np.empty((size, size), dtype=dtype), np.empty(size, dtype=np.int64),
             np.empty(n if size else 0, dtype=dtype), np.full(1, -1, dtype=np.int64))

@@ -11,7 +11,7 @@ from conftest import lambda_max_formula, load_dataset, make_problem
 
 import fastreg
 from fastreg import ConvergenceWarning, reference
-from fastreg.kernels import columns, coordinate, fused
+from fastreg.kernels import columns, coordinate, fused, path
 
 PENALTIES = {"l1": (1.0, 0.0), "l2": (0.0, 1.0), "elastic-net": (0.5, 0.5)}
 
@@ -292,13 +292,13 @@ def test_strong_rule_members_are_the_non_zero_and_large_gradient_features(d):
     # and above it (where no block is skipped): the same members.
     for marks in (np.full(blocks, -1.0), ceilings(threshold), ceilings(0.2), ceilings(0.5), ceilings(-1.0)):
         members = np.full(d, -1, dtype=np.int64)
-        count = coordinate.strong_rule_members(w, grad, threshold, marks, members)
+        count = path.strong_rule_members(w, grad, threshold, marks, members)
         np.testing.assert_array_equal(members[:count], expected)
     # The ceilings are trusted: a block whose ceiling is at the threshold is skipped.
     if expected.size:
         marks = ceilings(threshold)
         marks[expected[0] // size] = threshold
-        count = coordinate.strong_rule_members(w, grad, threshold, marks, members)
+        count = path.strong_rule_members(w, grad, threshold, marks, members)
         assert expected[0] not in members[:count]
 
 
@@ -419,21 +419,21 @@ def test_carried_gram_copies_kept_pairs_and_rebuilds_when_h_changes(fit_intercep
     # Features added before, between and after the carried ones, some dropped, all replaced.
     for support in ([1, 3, 5], [0, 1, 2, 3, 5, 9], [2, 9], [2, 4, 9, 11], [6, 7]):
         support = np.array(support, dtype=np.int64)
-        gram = coordinate.carried_gram(X, support, ones, fit_intercept, 1 / n, *state)
+        gram = path.carried_gram(X, support, ones, fit_intercept, 1 / n, *state)
         np.testing.assert_allclose(np.tril(gram), expected(support, ones), rtol=1e-12, atol=1e-14)
         assert state[3][0] == support.size
     # Copied, not recomputed: an entry planted in the carried matrix comes back.
     state[0][1, 0] = 123.0
-    kept = coordinate.carried_gram(X, np.array([6, 7, 8], dtype=np.int64), ones, fit_intercept, 1 / n, *state)
+    kept = path.carried_gram(X, np.array([6, 7, 8], dtype=np.int64), ones, fit_intercept, 1 / n, *state)
     assert kept[1, 0] == 123.0
     # Other curvatures (a logistic loss's h moves with w): built afresh.
     h = rng.uniform(0.05, 0.25, n)
     support = np.array([6, 7, 8, 10], dtype=np.int64)
-    gram = coordinate.carried_gram(X, support, h, fit_intercept, 1 / n, *state)
+    gram = path.carried_gram(X, support, h, fit_intercept, 1 / n, *state)
     np.testing.assert_allclose(np.tril(gram), expected(support, h), rtol=1e-12, atol=1e-14)
     # A support larger than the state holds: built afresh, and nothing is carried from it.
     small = fastreg.solvers.tangent_state(n, d, np.float64, 2)
-    gram = coordinate.carried_gram(X, support, ones, fit_intercept, 1 / n, *small)
+    gram = path.carried_gram(X, support, ones, fit_intercept, 1 / n, *small)
     np.testing.assert_allclose(np.tril(gram), expected(support, ones), rtol=1e-12, atol=1e-14)
     assert small[3][0] == -1
 

@@ -5,10 +5,12 @@
 - ``fused`` holds the passes over X, written once for both losses: they take an integer loss
   code (``fused.LOGISTIC`` or ``fused.SQUARED``) rather than a function, because Numba functions
   passed as arguments defeat ``cache=True``.
-- ``coordinate`` holds the coordinate-descent solver; ``columns`` the passes over a
-  Fortran-ordered X's columns that it shares with ``fused``; ``layout`` the copy of a
-  C-ordered X into the Fortran order cd reads; ``vecmath`` the exp and log that the logistic
-  loss's loops vectorize.
+- ``coordinate`` holds the coordinate-descent solver; ``path`` the regularization path's
+  steps around it (the tangent step, the strong rule, a run of lambdas in one call) and
+  ``clock`` the monotonic clock it reads; ``columns`` the passes over a Fortran-ordered X's
+  columns that cd shares with ``fused``; ``layout`` the copy of a C-ordered X into the
+  Fortran order cd reads; ``vecmath`` the exp and log that the logistic loss's loops
+  vectorize.
 
 Kernels never raise or warn and never import anything of fastreg but other kernels and
 ``_jit``; they return numbers and status codes that ``fastreg.solvers`` interprets.

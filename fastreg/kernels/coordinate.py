@@ -27,10 +27,9 @@ import numpy as np
 from numba import prange
 
 from .._jit import kernel
-from . import clock, fused
+from . import fused
 from .columns import (NONZERO_BLOCK, block_has_nonzero, centered_column_dot, column_dot, columns_parallel,
-                      columns_serial, gradient, listed_nonzero, nonzero_features, predictor,
-                      support_predictor)
+                      columns_serial, gradient, nonzero_features, predictor, support_predictor)
 
 # The first working set holds WORKING_SET_START features, or one in WORKING_SET_START_SHARE
 # of them if that is more (fewer if fewer violate the conditions). Each outer iteration costs
@@ -54,10 +53,6 @@ REFERENCE_SHARE = 0.1
 
 # Features per block of bounded_gradient's scan (see there).
 SCAN_BLOCK = 16
-
-# The columns of path_run's stats_out, one row per lambda.
-STAT_INTERCEPT, STAT_OBJECTIVE, STAT_GAP, STAT_PENALTY, STAT_EPOCHS, STAT_NNZ, STAT_SECONDS = range(7)
-N_STATS = 7
 
 # An inner solve on the working set stops when its own certificate falls below this fraction
 # of the outer one: solving the subproblem more exactly than the outer gap is wasted work.
@@ -263,7 +258,7 @@ def bounded_gradient(X, r, w, members, n_members, parallel, l1, watch, norms, re
 
     ceilings (ceil(D / SCAN_BLOCK),) receive, when every feature takes part, watch for a block
     of SCAN_BLOCK features where every w_j = 0 and every |grad_j| < watch, else inf: a path
-    passes the threshold of its next lambda's strong rule (:func:`strong_rule_members`), which
+    passes the threshold of its next lambda's strong rule (``path.strong_rule_members``), which
     then skips the blocks whose ceiling is at or below its threshold. When only the members
     take part, ceilings[0] = -1 says that the ceilings describe no scan. Returns how many
     columns were read.
@@ -582,78 +577,6 @@ def weighted_gram(X, columns, centers, root_h, with_ones, scale):
     return out
 
 
-@kernel
-def carried_gram(X, support, h, fit_intercept, scale, gram, carried_support, h_ref, carry):
-    """The lower triangle of :func:`weighted_gram`'s scale * W^T W over the columns support
-    (M,), increasing, with the intercept's last when fit_intercept, and sqrt(h) as root_h:
-    the Hessian of the loss at curvatures h, built from the one of an earlier call.
-
-    The state gram (C, C), carried_support (C,), h_ref (N,) and carry (1,) int64 (the size of
-    the carried support, -1 for none) holds the previous call's matrix, at curvatures h_ref.
-    When h equals h_ref (the squared loss: h = 1), the entries of features in both supports
-    are copied from it, and only a new feature's row is computed: O(N M) each, against
-    O(N M^2) for the whole. Otherwise, or when the matrix does not fit the state (C = 0: never
-    carried), it is built afresh. Along logistic paths, carrying it at the curvatures of an
-    earlier lambda (rebuilt every 3 or every 10 lambdas) cost more epochs than it saved: arcene
-    took 1.08x and 1.22x the time, 200 x 20000 0.99x and 1.11x (bench/ab.py). Returns a new
-    (M', M') array, M' = M + 1 with an intercept.
-    """
-    n = X.shape[0]
-    count = support.shape[0]
-    m = count + 1 if fit_intercept else count
-    zero = X.dtype.type(0.0)
-    old = carry[0]
-    if m > gram.shape[0] or old < 0 or not np.array_equal(h, h_ref):
-        out = weighted_gram(X, support, np.zeros(count, dtype=X.dtype), np.sqrt(h), fit_intercept, scale)
-        if m > gram.shape[0]:
-            carry[0] = -1
-            return out
-        fused.copy_vector(h, h_ref)
-    else:
-        out = np.empty((m, m), dtype=X.dtype)
-        # Where each feature sat in the carried support (-1: new); both lists increase, so a
-        # kept pair's order, and with it the carried lower triangle, is preserved.
-        position = np.full(count, -1, dtype=np.int64)
-        k = 0
-        for a in range(count):
-            while k < old and carried_support[k] < support[a]:
-                k += 1
-            if k < old and carried_support[k] == support[a]:
-                position[a] = k
-        weighted = np.empty(n, dtype=X.dtype)
-        for a in range(count):
-            pa = position[a]
-            if pa >= 0:
-                for c in range(a + 1):
-                    if position[c] >= 0:
-                        out[a, c] = gram[pa, position[c]]
-                if fit_intercept:
-                    out[count, a] = gram[old, pa]
-                continue
-            j = support[a]
-            total = zero
-            for i in range(n):
-                weighted[i] = h[i] * X[i, j]
-                total += weighted[i]
-            for c in range(count):
-                value = column_dot(X, support[c], weighted) * scale
-                if c <= a:
-                    out[a, c] = value
-                else:
-                    out[c, a] = value
-            if fit_intercept:
-                out[count, a] = total * scale
-        if fit_intercept:
-            out[count, count] = gram[old, old]
-    for a in range(m):
-        for c in range(a + 1):
-            gram[a, c] = out[a, c]
-    for a in range(count):
-        carried_support[a] = support[a]
-    carry[0] = count
-    return out
-
-
 @kernel(inline=True)
 def _factor_row(matrix, lower, i, start):
     """Entries start:i of row i of :func:`solve_positive_definite`'s factor, from the rows
@@ -755,82 +678,6 @@ def anderson_weights(iterates):
     if not np.isfinite(total) or total == iterates.dtype.type(0.0):
         return np.empty(0, dtype=iterates.dtype)
     return weights / total
-
-
-@kernel
-def tangent_step(loss, X, y, w, b, lam, lam_new, l1_ratio, fit_intercept, listed, n_listed, gram, carried_support,
-                 h_ref, carry):
-    """Move the solution (w, b) at lam along the path's tangent to lam_new if that lowers the
-    objective at lam_new; w (D,) is updated in place and the intercept returned.
-
-    On the support S with signs s the optimality conditions grad_S L + l1 s + l2 w_S = 0 and
-    dL/db = 0 hold between kinks of the path; differentiating them in lam gives
-    (H + lam (1 - l1_ratio) I) dw/dlam = -(l1_ratio s + (1 - l1_ratio) w_S), with the intercept's
-    row and column in H, the loss Hessian mean_i h_i a_i a_i^T over a_i = (X[i, S], 1). The
-    first-order step leaves an error of order (lam_new - lam)^2 instead of (lam_new - lam).
-    A coefficient whose sign would flip is set to 0. Only when |S| <= N (a unique solution).
-    listed[:n_listed] (increasing) holds every j with w_j != 0, as the last certificate's list
-    of a path does (n_listed = D: all features; listed is not read), so that S costs
-    O(n_listed), not O(D). H comes from :func:`carried_gram`, whose state (gram,
-    carried_support, h_ref, carry) a path carries from one lambda to the next.
-    """
-    n = X.shape[0]
-    zero = X.dtype.type(0.0)
-    one = X.dtype.type(1.0)
-    inv_n = one / X.dtype.type(n)
-    support = np.empty(n_listed, dtype=np.int64)
-    count = listed_nonzero(w, listed, n_listed, support)
-    support = support[:count]
-    if count == 0 or count > n:
-        carry[0] = -1
-        return b
-    m = count + 1 if fit_intercept else count
-    z = np.empty(n, dtype=X.dtype)
-    support_predictor(X, w, b, support, count, z)
-    h = np.empty(n, dtype=X.dtype)
-    if loss == fused.LOGISTIC:
-        logistic_state(z, y, np.empty(n, dtype=X.dtype), h, np.empty(0, dtype=X.dtype))
-    else:
-        h[:] = one
-    # The Hessian's columns: the support's, and the intercept's.
-    hessian = carried_gram(X, support, h, fit_intercept, inv_n, gram, carried_support, h_ref, carry)
-    for a in range(count):
-        hessian[a, a] += lam * (one - l1_ratio)
-    rhs = np.zeros(m, dtype=X.dtype)
-    for a in range(count):
-        wj = w[support[a]]
-        rhs[a] = -(l1_ratio * np.sign(wj) + (one - l1_ratio) * wj)
-    slope = solve_positive_definite(hessian, rhs)
-    if slope.shape[0] == 0:
-        return b
-    step = lam_new - lam
-    l1 = lam_new * l1_ratio
-    l2 = lam_new * (one - l1_ratio)
-    b_new = b + step * slope[count] if fit_intercept else b
-    w_new = np.empty(count, dtype=X.dtype)
-    z_new = np.empty(n, dtype=X.dtype)
-    for i in range(n):
-        z_new[i] = z[i] + (b_new - b)
-    current = w[support]
-    for a in range(count):
-        new = current[a] + step * slope[a]
-        if np.sign(new) != np.sign(current[a]):
-            new = zero
-        w_new[a] = new
-        column_axpy(X, support[a], new - current[a], zero, z_new)
-    # F(new) - F(old), term by term: the change is far below the rounding of F itself.
-    change = penalty_change(current, w_new, l1, l2)
-    loss_change = zero
-    for i in range(n):
-        new_loss, _r = fused.loss_residual(loss, z_new[i], y[i])
-        old_loss, _r = fused.loss_residual(loss, z[i], y[i])
-        loss_change += new_loss - old_loss
-    change += loss_change * inv_n
-    if not change < zero:
-        return b
-    for a in range(count):
-        w[support[a]] = w_new[a]
-    return b_new
 
 
 @kernel
@@ -1862,116 +1709,3 @@ def cd_solve(loss, X, y, w, b, l1, l2, fit_intercept, max_epochs, tol, criterion
     return epochs, outer, b, status, value, gap, grad_norm, penalty_value, nnz, n_decided
 
 
-@kernel
-def strong_rule_members(w, grad, threshold, ceilings, members_out):
-    """The sequential strong rule's features: members_out[:count] = the j with w_j != 0 or
-    |grad_j| >= threshold, increasing; returns count.
-
-    Unless ceilings[0] < 0, ceilings (ceil(D / SCAN_BLOCK),) are :func:`bounded_gradient`'s
-    for grad and for a w whose non-zeros include the current ones: a block whose ceiling is
-    at or below threshold holds no member, and only the others are looked at (members are 2
-    % to 3 % of leukemia's features along its path).
-    """
-    d = w.shape[0]
-    zero = w.dtype.type(0.0)
-    count = 0
-    if ceilings[0] < zero:
-        # Every index is written and the count moves only past a member: no branch per
-        # feature to mispredict (200 x 20000: 46 kcycles per lambda, where a mask and its
-        # compaction took 69).
-        for j in range(np.uint64(0), np.uint64(d)):
-            members_out[count] = j
-            count += (w[j] != zero) | (abs(grad[j]) >= threshold)
-        return count
-    for block in range(ceilings.shape[0]):
-        if ceilings[block] > threshold:
-            for j in range(np.uint64(block * SCAN_BLOCK), np.uint64(min((block + 1) * SCAN_BLOCK, d))):
-                members_out[count] = j
-                count += (w[j] != zero) | (abs(grad[j]) >= threshold)
-    return count
-
-
-@kernel
-def path_step(loss, X, y, w, b, lam, previous_lam, next_lam, l1, l2, l1_ratio, fit_intercept, screening, max_epochs,
-              tol, parallel, listed, gram, carried_support, h_ref, carry, members, z, r, h, dz, grad, score_work, ws,
-              decided, center, curvature, grad_work, hess_work, w_new, norms, ref_r, ref_grad, ceilings, history_out):
-    """One lambda of a regularization path, l1 = lam l1_ratio and l2 = lam (1 - l1_ratio).
-
-    (w, b) is the solution at previous_lam, or the start when previous_lam = 0 (the first
-    lambda), and grad (D,) the gradient that the solve at previous_lam returned. The solution
-    moves along the path's tangent (:func:`tangent_step`); with screening, the sequential
-    strong rule keeps the features with |grad_j| >= l1_ratio (2 lam - previous_lam) and the
-    non-zero ones (Tibshirani et al., 2012), and :func:`cd_solve` solves to tol on them first
-    and then certifies the full problem. Its last certificate marks the blocks of features
-    that the next lambda's strong rule must look at (next_lam: the next lambda, 0 for none;
-    :func:`bounded_gradient`'s ceilings). gram, carried_support, h_ref and carry are the
-    tangent step's state, carried from lambda to lambda; members (D,) int64 receives the
-    strong rule's features; the arguments from z on are :func:`cd_solve`'s, and
-    decided[:listed] the list of the previous solve's last certificate (listed = D before the
-    first). Returns cd_solve's (epochs, outer iterations, b, status, objective, gap, gradient
-    norm, penalty, number of non-zeros, listed).
-    """
-    zero = X.dtype.type(0.0)
-    first = not previous_lam > zero
-    if not first:
-        b = tangent_step(loss, X, y, w, b, previous_lam, lam, l1_ratio, fit_intercept, decided, listed, gram,
-                         carried_support, h_ref, carry)
-    d = X.shape[1]
-    n_members = d
-    two = X.dtype.type(2.0)
-    if screening and not first:
-        n_members = strong_rule_members(w, grad, l1_ratio * (two * lam - previous_lam), ceilings, members)
-    return cd_solve(loss, X, y, w, b, l1, l2, fit_intercept, max_epochs, tol, fused.DUALITY_GAP, parallel, members,
-                    n_members, l1_ratio * (two * next_lam - lam), z, r, h, dz, grad, score_work, ws, decided, center,
-                    curvature, grad_work, hess_work, w_new, norms, ref_r, ref_grad, ceilings, history_out)
-
-
-
-@kernel
-def path_run(loss, X, y, w, b, grid, start, stop, budget, l1_ratio, fit_intercept, screening, max_epochs, tol,
-             parallel, listed, gram, carried_support, h_ref, carry, members, z, r, h, dz, grad, score_work, ws, decided,
-             center, curvature, grad_work, hess_work, w_new, norms, ref_r, ref_grad, ceilings, history_out,
-             coefs_out, stats_out):
-    """The lambdas grid[start:stop] of a regularization path (grid (K,) decreasing, of X's
-    dtype), each a :func:`path_step` from the solution at the one before, in one kernel call
-    (one call per lambda spent 16 us per lambda in Python on leukemia, a fifth of its path).
-
-    (w, b) is the solution at grid[start - 1], or the start when start = 0; w (D,) is updated
-    in place and listed is :func:`path_step`'s (D before the first lambda). Row k of
-    coefs_out (K, D) receives w at grid[k], row k of stats_out (K, N_STATS) float64 its
-    intercept, objective, duality gap, penalty, epochs, non-zeros and the seconds its step
-    took (:mod:`clock`). The arguments from gram to history_out are path_step's. Returns (b,
-    listed, done), done <= stop: the run returns early after the lambda that takes it past
-    budget seconds (so that its caller can report progress and Python can act on Ctrl-C),
-    and after a lambda whose objective is not finite.
-    """
-    zero = X.dtype.type(0.0)
-    one = X.dtype.type(1.0)
-    count = grid.shape[0]
-    called = clock.seconds()
-    for k in range(start, stop):
-        began = clock.seconds()
-        lam = grid[k]
-        previous_lam = grid[k - 1] if k > 0 else zero
-        next_lam = grid[k + 1] if k + 1 < count else zero
-        epochs, _outer, b_new, _status, value, gap, _grad_norm, penalty, nnz, listed = path_step(
-            loss, X, y, w, b, lam, previous_lam, next_lam, lam * l1_ratio, lam * (one - l1_ratio), l1_ratio,
-            fit_intercept, screening, max_epochs, tol, parallel, listed, gram, carried_support, h_ref, carry,
-            members, z, r, h, dz, grad, score_work, ws, decided, center, curvature, grad_work, hess_work, w_new,
-            norms, ref_r, ref_grad, ceilings, history_out)
-        # In X's dtype: cd_solve's intercept comes out as float64 for float32 data, and a
-        # float64 b would have the next lambda run a float64-intercept build of path_step.
-        b = X.dtype.type(b_new)
-        fused.copy_vector(w, coefs_out[k])
-        row = stats_out[k]
-        row[STAT_INTERCEPT] = b
-        row[STAT_OBJECTIVE] = value
-        row[STAT_GAP] = gap
-        row[STAT_PENALTY] = penalty
-        row[STAT_EPOCHS] = epochs
-        row[STAT_NNZ] = nnz
-        ended = clock.seconds()
-        row[STAT_SECONDS] = ended - began
-        if not np.isfinite(value) or ended - called > budget:
-            return b, listed, k + 1
-    return b, listed, stop
