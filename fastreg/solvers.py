@@ -396,7 +396,8 @@ class PathSolver:
         w (D,) is updated in place. Row k of coefs_out (K, D) receives w at grid[k], row k of
         stats_out (K, N_STATS) its numbers (``STAT_*``: intercept, objective, gap, penalty,
         iterations, non-zeros, seconds)."""
-        X = self.data.X
+        data = self.data
+        X = data.X
         if self.solver != "cd":
             called = time.perf_counter()
             for k in range(start, stop):
@@ -407,7 +408,6 @@ class PathSolver:
                 if time.perf_counter() - called > PATH_CALL_SECONDS:
                     return b, k + 1
             return b, stop
-        data = self.data
         dtype = X.dtype.type
         with numba_threads(self.n_blocks):
             b, self._listed, done = path_kernels.path_run(

@@ -17,8 +17,8 @@ from .coordinate import (SCAN_BLOCK, cd_solve, column_axpy, logistic_state, pena
                          weighted_gram)
 
 # The columns of path_run's stats_out, one row per lambda.
-STAT_INTERCEPT, STAT_OBJECTIVE, STAT_GAP, STAT_PENALTY, STAT_EPOCHS, STAT_NNZ, STAT_SECONDS = range(7)
 N_STATS = 7
+STAT_INTERCEPT, STAT_OBJECTIVE, STAT_GAP, STAT_PENALTY, STAT_EPOCHS, STAT_NNZ, STAT_SECONDS = range(N_STATS)
 
 
 @kernel
@@ -174,24 +174,20 @@ def strong_rule_members(w, grad, threshold, ceilings, members_out):
     """The sequential strong rule's features: members_out[:count] = the j with w_j != 0 or
     |grad_j| >= threshold, increasing; returns count.
 
-    Unless ceilings[0] < 0, ceilings (ceil(D / SCAN_BLOCK),) are :func:`coordinate.bounded_gradient`'s
-    for grad and for a w whose non-zeros include the current ones: a block whose ceiling is
-    at or below threshold holds no member, and only the others are looked at (members are 2
-    % to 3 % of leukemia's features along its path).
+    Unless ceilings[0] < 0 (every block is then looked at), ceilings (ceil(D / SCAN_BLOCK),)
+    are :func:`coordinate.bounded_gradient`'s for grad and for a w whose non-zeros include the
+    current ones: a block whose ceiling is at or below threshold holds no member, and only the
+    others are looked at (members are 2 % to 3 % of leukemia's features along its path).
     """
     d = w.shape[0]
     zero = w.dtype.type(0.0)
+    known = ceilings[0] >= zero
     count = 0
-    if ceilings[0] < zero:
-        # Every index is written and the count moves only past a member: no branch per
-        # feature to mispredict (200 x 20000: 46 kcycles per lambda, where a mask and its
-        # compaction took 69).
-        for j in range(np.uint64(0), np.uint64(d)):
-            members_out[count] = j
-            count += (w[j] != zero) | (abs(grad[j]) >= threshold)
-        return count
     for block in range(ceilings.shape[0]):
-        if ceilings[block] > threshold:
+        if not known or ceilings[block] > threshold:
+            # Every index is written and the count moves only past a member: no branch per
+            # feature to mispredict (200 x 20000: 46 kcycles per lambda, where a mask and its
+            # compaction took 69).
             for j in range(np.uint64(block * SCAN_BLOCK), np.uint64(min((block + 1) * SCAN_BLOCK, d))):
                 members_out[count] = j
                 count += (w[j] != zero) | (abs(grad[j]) >= threshold)
@@ -199,38 +195,40 @@ def strong_rule_members(w, grad, threshold, ceilings, members_out):
 
 
 @kernel
-def path_step(loss, X, y, w, b, lam, previous_lam, next_lam, l1, l2, l1_ratio, fit_intercept, screening, max_epochs,
-              tol, parallel, listed, gram, carried_support, h_ref, carry, members, z, r, h, dz, grad, score_work, ws,
+def path_step(loss, X, y, w, b, lam, previous_lam, next_lam, l1_ratio, fit_intercept, screening, max_epochs, tol,
+              parallel, listed, gram, carried_support, h_ref, carry, members, z, r, h, dz, grad, score_work, ws,
               decided, center, curvature, grad_work, hess_work, w_new, norms, ref_r, ref_grad, ceilings, history_out):
-    """One lambda of a regularization path, l1 = lam l1_ratio and l2 = lam (1 - l1_ratio).
+    """One lambda of a regularization path: l1 = lam l1_ratio and l2 = lam (1 - l1_ratio).
 
     (w, b) is the solution at previous_lam, or the start when previous_lam = 0 (the first
     lambda), and grad (D,) the gradient that the solve at previous_lam returned. The solution
     moves along the path's tangent (:func:`tangent_step`); with screening, the sequential
     strong rule keeps the features with |grad_j| >= l1_ratio (2 lam - previous_lam) and the
-    non-zero ones (Tibshirani et al., 2012), and :func:`coordinate.cd_solve` solves to tol on them first
-    and then certifies the full problem. Its last certificate marks the blocks of features
-    that the next lambda's strong rule must look at (next_lam: the next lambda, 0 for none;
-    :func:`coordinate.bounded_gradient`'s ceilings). gram, carried_support, h_ref and carry are the
-    tangent step's state, carried from lambda to lambda; members (D,) int64 receives the
-    strong rule's features; the arguments from z on are :func:`coordinate.cd_solve`'s, and
-    decided[:listed] the list of the previous solve's last certificate (listed = D before the
-    first). Returns cd_solve's (epochs, outer iterations, b, status, objective, gap, gradient
-    norm, penalty, number of non-zeros, listed).
+    non-zero ones (Tibshirani et al., 2012), and :func:`coordinate.cd_solve` solves to tol on
+    them first and then certifies the full problem. Its last certificate marks the blocks of
+    features that the next lambda's strong rule must look at (next_lam: the next lambda, 0
+    for none; :func:`coordinate.bounded_gradient`'s ceilings). gram, carried_support, h_ref
+    and carry are the tangent step's state, carried from lambda to lambda; members (D,) int64
+    receives the strong rule's features; the arguments from z on are
+    :func:`coordinate.cd_solve`'s, and decided[:listed] the list of the previous solve's last
+    certificate (listed = D before the first). Returns cd_solve's (epochs, outer iterations,
+    b, status, objective, gap, gradient norm, penalty, number of non-zeros, listed).
     """
     zero = X.dtype.type(0.0)
+    one = X.dtype.type(1.0)
+    two = X.dtype.type(2.0)
     first = not previous_lam > zero
     if not first:
         b = tangent_step(loss, X, y, w, b, previous_lam, lam, l1_ratio, fit_intercept, decided, listed, gram,
                          carried_support, h_ref, carry)
     d = X.shape[1]
     n_members = d
-    two = X.dtype.type(2.0)
     if screening and not first:
         n_members = strong_rule_members(w, grad, l1_ratio * (two * lam - previous_lam), ceilings, members)
-    return cd_solve(loss, X, y, w, b, l1, l2, fit_intercept, max_epochs, tol, fused.DUALITY_GAP, parallel, members,
-                    n_members, l1_ratio * (two * next_lam - lam), z, r, h, dz, grad, score_work, ws, decided, center,
-                    curvature, grad_work, hess_work, w_new, norms, ref_r, ref_grad, ceilings, history_out)
+    return cd_solve(loss, X, y, w, b, lam * l1_ratio, lam * (one - l1_ratio), fit_intercept, max_epochs, tol,
+                    fused.DUALITY_GAP, parallel, members, n_members, l1_ratio * (two * next_lam - lam), z, r, h, dz,
+                    grad, score_work, ws, decided, center, curvature, grad_work, hess_work, w_new, norms, ref_r,
+                    ref_grad, ceilings, history_out)
 
 
 @kernel
@@ -252,7 +250,6 @@ def path_run(loss, X, y, w, b, grid, start, stop, budget, l1_ratio, fit_intercep
     and after a lambda whose objective is not finite.
     """
     zero = X.dtype.type(0.0)
-    one = X.dtype.type(1.0)
     count = grid.shape[0]
     called = clock.seconds()
     for k in range(start, stop):
@@ -261,10 +258,9 @@ def path_run(loss, X, y, w, b, grid, start, stop, budget, l1_ratio, fit_intercep
         previous_lam = grid[k - 1] if k > 0 else zero
         next_lam = grid[k + 1] if k + 1 < count else zero
         epochs, _outer, b_new, _status, value, gap, _grad_norm, penalty, nnz, listed = path_step(
-            loss, X, y, w, b, lam, previous_lam, next_lam, lam * l1_ratio, lam * (one - l1_ratio), l1_ratio,
-            fit_intercept, screening, max_epochs, tol, parallel, listed, gram, carried_support, h_ref, carry,
-            members, z, r, h, dz, grad, score_work, ws, decided, center, curvature, grad_work, hess_work, w_new,
-            norms, ref_r, ref_grad, ceilings, history_out)
+            loss, X, y, w, b, lam, previous_lam, next_lam, l1_ratio, fit_intercept, screening, max_epochs, tol,
+            parallel, listed, gram, carried_support, h_ref, carry, members, z, r, h, dz, grad, score_work, ws,
+            decided, center, curvature, grad_work, hess_work, w_new, norms, ref_r, ref_grad, ceilings, history_out)
         # In X's dtype: cd_solve's intercept comes out as float64 for float32 data, and a
         # float64 b would have the next lambda run a float64-intercept build of path_step.
         b = X.dtype.type(b_new)
