@@ -579,7 +579,7 @@ def weighted_gram(X, columns, centers, root_h, with_ones, scale):
 
 @kernel(inline=True)
 def _factor_row(matrix, lower, i, start):
-    """Entries start:i of row i of :func:`solve_positive_definite`'s factor, from the rows
+    """Entries start:i of row i of :func:`cholesky_factor`'s factor, from the rows
     above; returns the pivot matrix[i, i] - ||lower[i, :i]||^2."""
     zero = matrix.dtype.type(0.0)
     for k in range(start, i):
@@ -595,21 +595,33 @@ def _factor_row(matrix, lower, i, start):
 
 @kernel
 def solve_positive_definite(matrix, rhs):
-    """x with matrix x = rhs for a symmetric positive definite matrix (M, M), by Cholesky.
+    """x with matrix x = rhs for a symmetric positive definite matrix (M, M), by Cholesky
+    (:func:`cholesky_factor`, :func:`cholesky_solve`). Returns an empty array when a pivot is
+    not positive (the matrix is singular or indefinite to rounding) or the solution is not
+    finite. The inputs are not modified."""
+    lower = cholesky_factor(matrix)
+    if lower.shape[0] != rhs.shape[0]:
+        return np.empty(0, dtype=matrix.dtype)
+    return cholesky_solve(lower, rhs)
 
-    matrix = L L^T with L lower triangular, factored row by row (Cholesky-Crout): each entry
-    of L is a dot product of two rows already computed, which are contiguous, so the inner
-    loops are multiply-adds that LLVM vectorizes and the factor is written once. Rows go four
-    at a time: their entries left of the block share each load of the row they are dotted
-    with (four independent sums), then the 4 x 4 block's own entries row by row. One row at a
-    time took 1.5x to 2.7x as long at M = 20 to 198 (a /tmp script); the right-looking form,
-    which subtracts each pivot's row from every row below it, stored the trailing matrix back
-    on every step and ran 2x slower still at M = 150. Only the lower triangle of matrix is
-    read. No LAPACK (Numba takes it from SciPy). Returns an empty array when a pivot is not
-    positive (the matrix is singular or indefinite to rounding) or the solution is not
-    finite. The inputs are not modified.
+
+@kernel
+def cholesky_factor(matrix):
+    """L lower triangular with matrix = L L^T, for a symmetric positive definite matrix (M, M);
+    an empty (0, 0) array when a pivot is not positive (the matrix is singular or indefinite
+    to rounding).
+
+    Factored row by row (Cholesky-Crout): each entry of L is a dot product of two rows
+    already computed, which are contiguous, so the inner loops are multiply-adds that LLVM
+    vectorizes and the factor is written once. Rows go four at a time: their entries left of
+    the block share each load of the row they are dotted with (four independent sums), then
+    the 4 x 4 block's own entries row by row. One row at a time took 1.5x to 2.7x as long at
+    M = 20 to 198 (a /tmp script); the right-looking form, which subtracts each pivot's row
+    from every row below it, stored the trailing matrix back on every step and ran 2x slower
+    still at M = 150. Only the lower triangle of matrix is read. No LAPACK (Numba takes it
+    from SciPy).
     """
-    m = rhs.shape[0]
+    m = matrix.shape[0]
     zero = matrix.dtype.type(0.0)
     one = matrix.dtype.type(1.0)
     lower = np.zeros((m, m), dtype=matrix.dtype)
@@ -638,11 +650,20 @@ def solve_positive_definite(matrix, rhs):
         for i in range(first, stop):
             pivot = _factor_row(matrix, lower, i, start)
             if not pivot > zero:
-                return np.empty(0, dtype=matrix.dtype)
+                return np.empty((0, 0), dtype=matrix.dtype)
             lower[i, i] = np.sqrt(pivot)
         first = stop
-    # L y = rhs by rows of L, then L^T x = y subtracting each solved x_i times row i of L.
-    solution = np.empty(m, dtype=matrix.dtype)
+    return lower
+
+
+@kernel
+def cholesky_solve(lower, rhs):
+    """x with L L^T x = rhs, L = lower from :func:`cholesky_factor`; an empty array when x is
+    not finite. L y = rhs by rows of L, then L^T x = y subtracting each solved x_i times row i
+    of L."""
+    m = rhs.shape[0]
+    zero = lower.dtype.type(0.0)
+    solution = np.empty(m, dtype=lower.dtype)
     for i in range(m):
         total = zero
         for p in range(i):
@@ -654,7 +675,7 @@ def solve_positive_definite(matrix, rhs):
         for p in range(i):
             solution[p] -= value * lower[i, p]
     if not np.all(np.isfinite(solution)):
-        return np.empty(0, dtype=matrix.dtype)
+        return np.empty(0, dtype=lower.dtype)
     return solution
 
 
