@@ -45,11 +45,13 @@ WORKING_SET_START_SHARE = 200
 # bounded_gradient reads every column and moves its reference residual when more than this
 # share of the features would need their columns: past it a refresh costs little more, and
 # the bounds from the new reference are tighter. Since a solved working set goes straight to
-# the full certificate, 0.1 reads the fewest columns over the logistic and lasso paths of
+# the full certificate, 0.1 read the fewest columns over the logistic and lasso paths of
 # leukemia, colon-cancer, arcene and 200 x 20000 (11 to 32 passes' worth in 100 lambdas,
 # against 14 to 37 at 0.25; 0.05 and 0.15 in between) and took 0.69x to 0.97x the time of
 # 0.25 on those paths (bench/ab.py), cold solves unchanged (0.90x to 1.08x, the noise).
-REFERENCE_SHARE = 0.1
+# Since the path's step became third order, 0.05 took 0.95x to 1.01x the time of 0.1 on
+# those paths (logistic 0.95x to 0.97x), and 0.025 0.89x to 1.20x.
+REFERENCE_SHARE = 0.05
 
 # Features per block of bounded_gradient's scan (see there).
 SCAN_BLOCK = 16
