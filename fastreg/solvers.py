@@ -459,10 +459,13 @@ def tangent_step(data: Problem, w: np.ndarray, b: float, lam: float, lam_new: fl
 def tangent_state(n: int, d: int, dtype, largest: int) -> tuple:
     """``kernels.path.tangent_step``'s state before the first lambda: room to carry the Hessian
     of supports of up to ``largest`` features (no more than a tangent step takes: min(N, D)),
-    the intercept's row included, and nothing carried yet (``kernels.path.carried_gram``)."""
+    the intercept's row included, and nothing carried yet (``kernels.path.carried_gram``);
+    then its work arrays."""
     size = min(n, d, largest) + 1 if largest > 0 else 0
     return (np.empty((size, size), dtype=dtype), np.empty(size, dtype=np.int64),
-            np.empty(n if size else 0, dtype=dtype), np.full(1, -1, dtype=np.int64))
+            np.empty(n if size else 0, dtype=dtype), np.full(1, -1, dtype=np.int64),
+            np.empty((path_kernels.TANGENT_SAMPLE_ROWS, n), dtype=dtype),
+            np.empty((path_kernels.TANGENT_FEATURE_ROWS, min(n, d) + 1), dtype=dtype), np.empty(d, dtype=np.int64))
 
 
 def lipschitz_constant(X: np.ndarray, loss: str, l2: float, fit_intercept: bool) -> float:

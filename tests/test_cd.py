@@ -407,7 +407,7 @@ def test_carried_gram_copies_kept_pairs_and_rebuilds_when_h_changes(fit_intercep
     n, d = 30, 12
     rng = np.random.default_rng(10)
     X = np.asfortranarray(rng.standard_normal((n, d)) + 1.0)
-    state = fastreg.solvers.tangent_state(n, d, np.float64, d)
+    state = fastreg.solvers.tangent_state(n, d, np.float64, d)[:4]
     ones = np.ones(n)
 
     def expected(support, h):
@@ -432,7 +432,7 @@ def test_carried_gram_copies_kept_pairs_and_rebuilds_when_h_changes(fit_intercep
     gram = path.carried_gram(X, support, h, fit_intercept, 1 / n, *state)
     np.testing.assert_allclose(np.tril(gram), expected(support, h), rtol=1e-12, atol=1e-14)
     # A support larger than the state holds: built afresh, and nothing is carried from it.
-    small = fastreg.solvers.tangent_state(n, d, np.float64, 2)
+    small = fastreg.solvers.tangent_state(n, d, np.float64, 2)[:4]
     gram = path.carried_gram(X, support, ones, fit_intercept, 1 / n, *small)
     np.testing.assert_allclose(np.tril(gram), expected(support, ones), rtol=1e-12, atol=1e-14)
     assert small[3][0] == -1

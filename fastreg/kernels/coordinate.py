@@ -602,9 +602,10 @@ def solve_positive_definite(matrix, rhs):
     not positive (the matrix is singular or indefinite to rounding) or the solution is not
     finite. The inputs are not modified."""
     lower = cholesky_factor(matrix)
-    if lower.shape[0] != rhs.shape[0]:
+    solution = np.empty(rhs.shape[0], dtype=matrix.dtype)
+    if lower.shape[0] != rhs.shape[0] or not cholesky_solve(lower, rhs, solution):
         return np.empty(0, dtype=matrix.dtype)
-    return cholesky_solve(lower, rhs)
+    return solution
 
 
 @kernel
@@ -659,26 +660,25 @@ def cholesky_factor(matrix):
 
 
 @kernel
-def cholesky_solve(lower, rhs):
-    """x with L L^T x = rhs, L = lower from :func:`cholesky_factor`; an empty array when x is
-    not finite. L y = rhs by rows of L, then L^T x = y subtracting each solved x_i times row i
-    of L."""
+def cholesky_solve(lower, rhs, out):
+    """out = x with L L^T x = rhs, L = lower from :func:`cholesky_factor`, x (M,) and out of
+    at least M entries; returns whether x is finite. L y = rhs by rows of L, then L^T x = y
+    subtracting each solved x_i times row i of L."""
     m = rhs.shape[0]
     zero = lower.dtype.type(0.0)
-    solution = np.empty(m, dtype=lower.dtype)
     for i in range(m):
         total = zero
         for p in range(i):
-            total += lower[i, p] * solution[p]
-        solution[i] = (rhs[i] - total) / lower[i, i]
+            total += lower[i, p] * out[p]
+        out[i] = (rhs[i] - total) / lower[i, i]
+    finite = True
     for i in range(m - 1, -1, -1):
-        value = solution[i] / lower[i, i]
-        solution[i] = value
+        value = out[i] / lower[i, i]
+        out[i] = value
+        finite = finite and np.isfinite(value)
         for p in range(i):
-            solution[p] -= value * lower[i, p]
-    if not np.all(np.isfinite(solution)):
-        return np.empty(0, dtype=lower.dtype)
-    return solution
+            out[p] -= value * lower[i, p]
+    return finite
 
 
 @kernel
@@ -1643,8 +1643,12 @@ def cd_solve(loss, X, y, w, b, l1, l2, fit_intercept, max_epochs, tol, criterion
     set_stop = X.dtype.type(np.inf)
     moved = True
     loss_mean = zero
+    # The conjugate part of the last certificate's dual objective, and its dual point's scale.
+    conjugate_value = zero
+    conjugate_scale = zero
     while True:
-        if not moved:
+        same_point = not moved
+        if same_point:
             # The full certificate right after the restricted one, at the same (w, b): its
             # intercept, residuals and loss stand.
             moved = True
@@ -1667,7 +1671,14 @@ def cd_solve(loss, X, y, w, b, l1, l2, fit_intercept, max_epochs, tol, criterion
             grad_norm = max(grad_norm, abs(np.mean(r)))
         gap = X.dtype.type(np.inf)
         if l1 > zero or l2 > zero:
-            gap = max(value - fused.dual_from_terms(loss, r, y, grad_max, excess_sum, l1, l2), zero)
+            scale = fused.dual_scale(r, grad_max, l1, l2)
+            # The full certificate right after the restricted one shares its residuals, and
+            # mostly its scale (the largest gradient is a non-zero feature's): one pass over
+            # the samples' exp and log for both.
+            if not same_point or scale != conjugate_scale:
+                conjugate_value = fused.conjugate_mean(loss, r, y, scale)
+                conjugate_scale = scale
+            gap = max(value - fused.dual_from_conjugate(conjugate_value, excess_sum, l2), zero)
         stop = gap if criterion == fused.DUALITY_GAP else grad_norm
         if history_out.shape[0] > 0:
             history_out[outer] = value

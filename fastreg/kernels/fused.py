@@ -600,16 +600,34 @@ def dual_objective(loss, r, y, grad, l1, l2):
 def dual_from_terms(loss, r, y, grad_max, excess_sum, l1, l2):
     """:func:`dual_objective` from grad's terms: grad_max = max_j |grad_j| and, for the elastic
     net's part, excess_sum = sum_j max(|grad_j| - l1, 0)^2."""
-    zero = r.dtype.type(0.0)
+    return dual_from_conjugate(conjugate_mean(loss, r, y, dual_scale(r, grad_max, l1, l2)), excess_sum, l2)
+
+
+@kernel
+def dual_scale(r, grad_max, l1, l2):
+    """The dual point's scale s of :func:`dual_objective`, in the dtype of r: l1 / grad_max
+    when l2 = 0 and grad_max > l1, else 1."""
     scale = r.dtype.type(1.0)
-    if l2 == zero and grad_max > l1:
+    if l2 == 0 and grad_max > l1:
         scale = l1 / grad_max
-    conjugate_sum = zero
+    return scale
+
+
+@kernel
+def conjugate_mean(loss, r, y, scale):
+    """mean_i f*(scale r_i), the loss's part of the dual objective (with a minus sign)."""
+    conjugate_sum = r.dtype.type(0.0)
     for i in range(r.shape[0]):
         conjugate_sum += conjugate(loss, scale * r[i], y[i])
-    dual = -conjugate_sum / r.dtype.type(r.shape[0])
-    if l2 > zero:
-        dual -= excess_sum / (r.dtype.type(2.0) * l2)
+    return conjugate_sum / r.dtype.type(r.shape[0])
+
+
+@kernel
+def dual_from_conjugate(conjugate_value, excess_sum, l2):
+    """The dual objective from :func:`conjugate_mean` and the elastic net's excess_sum."""
+    dual = -conjugate_value
+    if l2 > 0:
+        dual -= excess_sum / (l2 + l2)
     return dual
 
 
