@@ -150,9 +150,9 @@ def regularization_path(
 ) -> Path:
     r"""Solve along a decreasing grid of penalties, each solve warm-started from the previous.
 
-    The warm start is the previous solution moved along the path's tangent when that lowers
-    the objective (see ``solvers.tangent_step``): its error is second order in the step
-    between lambdas.
+    The warm start is the previous solution moved along the path by its Taylor polynomial of
+    third order when that lowers the objective (see ``solvers.tangent_step``): its error is
+    fourth order in the step between lambdas.
 
     At each ``lam`` the objective is F(w, b) = mean loss + lam * l1_ratio ||w||_1
     + lam * (1 - l1_ratio) / 2 ||w||_2^2, solved to ``tol`` (see :func:`fastreg.fit`).

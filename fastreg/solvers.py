@@ -439,12 +439,13 @@ class PathSolver:
 
 def tangent_step(data: Problem, w: np.ndarray, b: float, lam: float, lam_new: float, l1_ratio: float,
                  state: tuple | None = None) -> float:
-    """The solution (w, b) at ``lam`` moved along the path's tangent to ``lam_new`` when that
-    lowers the objective there (``kernels.path.tangent_step``); w is updated in place, the new
-    intercept returned. Skipped (b returned) for a C-ordered X (``fista``'s, unless it reads
-    by columns), and by the kernel for supports larger than N. ``state``: a path's
-    :func:`tangent_state`, which carries the support's Hessian from one lambda to the next;
-    None builds it afresh at the current point."""
+    """The solution (w, b) at ``lam`` moved along the path to ``lam_new`` (its Taylor polynomial
+    of third order) when that lowers the objective there (``kernels.path.tangent_step``); w is
+    updated in place, the new intercept returned. Skipped (b returned) for a C-ordered X
+    (``fista``'s, unless it reads by columns), and by the kernel for supports larger than N.
+    ``state``: a path's :func:`tangent_state`, which carries the support's Hessian from one
+    lambda to the next, and the step's work arrays; None builds it afresh at the current
+    point."""
     X = data.X
     if not X.flags.f_contiguous:
         return b
