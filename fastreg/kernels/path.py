@@ -207,22 +207,27 @@ def tangent_step(loss, X, y, w, b, lam, lam_new, l1_ratio, fit_intercept, listed
         rhs[a] = -(l1_ratio * np.sign(wj) + (one - l1_ratio) * wj)
     if not cholesky_solve(lower, rhs, first):
         return b
-    support_product(X, support, first, fit_intercept, z1)
-    for i in range(n):
-        weights[i] = dh[i] * z1[i] * z1[i]
-    support_transpose_product(X, support, weights, fit_intercept, -inv_n, rhs)
-    for a in range(count):
-        rhs[a] -= X.dtype.type(2.0) * (one - l1_ratio) * first[a]
-    if not cholesky_solve(lower, rhs, second):
-        return b
-    support_product(X, support, second, fit_intercept, z2)
-    for i in range(n):
-        weights[i] = z1[i] * (ddh[i] * z1[i] * z1[i] + X.dtype.type(3.0) * dh[i] * z2[i])
-    support_transpose_product(X, support, weights, fit_intercept, -inv_n, rhs)
-    for a in range(count):
-        rhs[a] -= X.dtype.type(3.0) * (one - l1_ratio) * second[a]
-    if not cholesky_solve(lower, rhs, third):
-        return b
+    if loss == fused.SQUARED and l1_ratio == one:
+        # A lasso path is linear between kinks: w2 = w3 = 0, and their passes are skipped.
+        second[:] = zero
+        third[:] = zero
+    else:
+        support_product(X, support, first, fit_intercept, z1)
+        for i in range(n):
+            weights[i] = dh[i] * z1[i] * z1[i]
+        support_transpose_product(X, support, weights, fit_intercept, -inv_n, rhs)
+        for a in range(count):
+            rhs[a] -= X.dtype.type(2.0) * (one - l1_ratio) * first[a]
+        if not cholesky_solve(lower, rhs, second):
+            return b
+        support_product(X, support, second, fit_intercept, z2)
+        for i in range(n):
+            weights[i] = z1[i] * (ddh[i] * z1[i] * z1[i] + X.dtype.type(3.0) * dh[i] * z2[i])
+        support_transpose_product(X, support, weights, fit_intercept, -inv_n, rhs)
+        for a in range(count):
+            rhs[a] -= X.dtype.type(3.0) * (one - l1_ratio) * second[a]
+        if not cholesky_solve(lower, rhs, third):
+            return b
     step = lam_new - lam
     # The Taylor polynomial's coefficients of w1, w2 and w3.
     c2 = step * step / X.dtype.type(2.0)
