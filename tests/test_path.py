@@ -14,6 +14,8 @@ from conftest import DATA_DIR, lambda_max_formula, load_dataset, make_problem
 import fastreg
 from fastreg import cli, reference, solvers
 from fastreg.__main__ import main
+from fastreg.kernels import fused
+from fastreg.kernels import path as path_kernels
 from fastreg.path import fold_indices
 
 
@@ -86,6 +88,64 @@ def test_tangent_step_predicts_the_next_solution_to_fourth_order(loss, l1_ratio,
         # Halving the step divides a fourth-order error by 16 (a first-order step's by 4).
         assert errors[0] >= 12 * errors[1]
         assert errors[1] <= 1e-4 * moved
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("l1_ratio", [1.0, 0.6])
+def test_secant_step_predicts_the_next_solution_to_second_order(l1_ratio, fit_intercept):
+    X, y = make_problem("logistic", 60, 30, seed=4)
+    data = solvers.prepare(X, y, loss="logistic", solver="cd", fit_intercept=fit_intercept)
+    lam = 0.3 * fastreg.lambda_max(X, y, l1_ratio=l1_ratio, fit_intercept=fit_intercept)
+    n, d = data.X.shape
+
+    def solution(value):
+        return fastreg.fit(X, y, l1=value * l1_ratio, l2=value * (1 - l1_ratio), tol=1e-14, fit_intercept=fit_intercept)
+
+    start = solution(lam)
+    errors = []
+    for factor in (0.98, 0.99):
+        before, target = solution(lam / factor), solution(lam * factor)
+        # No kink across the three: every non-zero coefficient takes the secant.
+        assert np.array_equal(before.coef != 0, start.coef != 0) and np.array_equal(start.coef != 0, target.coef != 0)
+        w = start.coef.copy()
+        old = before.coef.copy()
+        b = path_kernels.secant_step(fused.LOGISTIC, data.X, data.y, w, start.intercept, old, before.intercept, lam / factor, lam,
+                                     lam * factor, l1_ratio, fit_intercept, np.empty(0, dtype=np.int64), d,
+                                     *solvers.tangent_state(n, d, np.float64, 0)[4:])
+        np.testing.assert_array_equal(old, before.coef)
+        errors.append(np.linalg.norm(w - target.coef) + abs(b - target.intercept))
+    moved = np.linalg.norm(start.coef - target.coef) + abs(start.intercept - target.intercept)
+    # Halving the step divides a second-order error by 4 (a third-order one's by 8).
+    assert 3 * errors[1] <= errors[0] <= 6 * errors[1]
+    assert errors[1] <= 0.05 * moved
+
+
+def test_secant_step_keeps_the_point_where_it_would_raise_the_objective():
+    X, y = make_problem("logistic", 60, 30, seed=4)
+    data = solvers.prepare(X, y, loss="logistic", solver="cd", fit_intercept=False)
+    n, d = data.X.shape
+    lam = 0.3 * fastreg.lambda_max(X, y, fit_intercept=False)
+    start = fastreg.fit(X, y, l1=lam, tol=1e-14, fit_intercept=False)
+    # A "previous solution" far off the path: its secant overshoots.
+    before = start.coef + 50.0 * np.sign(start.coef)
+    w = start.coef.copy()
+    path_kernels.secant_step(fused.LOGISTIC, data.X, data.y, w, 0.0, before, 0.0, 1.01 * lam, lam, 0.99 * lam, 1.0, False,
+                             np.empty(0, dtype=np.int64), d, *solvers.tangent_state(n, d, np.float64, 0)[4:])
+    np.testing.assert_array_equal(w, start.coef)
+
+
+def test_a_path_whose_support_outgrows_the_tangent_step_matches_cold_solves():
+    # 150 samples: past about 110 non-zeros the Hessian would take more than
+    # TAYLOR_MAX_PASSES passes over the support's columns, and the path takes secant steps.
+    X, y = make_problem("logistic", 150, 600, seed=5)
+    path = fastreg.regularization_path(X, y, n_lambdas=40, tol=1e-9, fit_intercept=False)
+    n = X.shape[0]
+    size = path.nnz.astype(float)
+    secant = (size / 2 + size**2 / (6 * n) > path_kernels.TAYLOR_MAX_PASSES) | (size > n)
+    assert np.count_nonzero(secant[:-1]) >= 5
+    for k in np.flatnonzero(secant[:-1])[-4:] + 1:
+        cold = fastreg.fit(X, y, l1=path.lambdas[k], tol=1e-12, fit_intercept=False)
+        assert abs(path.objectives[k] - cold.objective) <= 1e-8 * cold.objective
 
 
 @pytest.mark.parametrize("l1_ratio", [1.0, 0.5])
