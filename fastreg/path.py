@@ -152,7 +152,9 @@ def regularization_path(
 
     The warm start is the previous solution moved along the path by its Taylor polynomial of
     third order when that lowers the objective (see ``solvers.tangent_step``): its error is
-    fourth order in the step between lambdas.
+    fourth order in the step between lambdas. With ``cd``, a logistic path whose support is
+    too large for its Hessian to pay for itself moves along the secant of its last two
+    solutions instead (``kernels.path.secant_step``: second-order error, no Hessian).
 
     At each ``lam`` the objective is F(w, b) = mean loss + lam * l1_ratio ||w||_1
     + lam * (1 - l1_ratio) / 2 ||w||_2^2, solved to ``tol`` (see :func:`fastreg.fit`).

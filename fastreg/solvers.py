@@ -363,9 +363,9 @@ class PathSolver:
     The penalty at ``lam`` is ``lam * (l1_ratio ||w||_1 + (1 - l1_ratio) / 2 ||w||_2^2)``, the
     tolerance as in :func:`fit`. For ``cd`` the work arrays and the state of
     ``coordinate.bounded_gradient`` are made once and carried from lambda to lambda, and a run
-    of lambdas is one kernel call (``kernels.path.path_run``: at each lambda the tangent step,
-    the strong rule and the solve); ``fista`` takes the tangent step and calls :func:`solve`
-    at each lambda.
+    of lambdas is one kernel call (``kernels.path.path_run``: at each lambda the tangent or
+    secant step, the strong rule and the solve); ``fista`` takes the tangent step and calls
+    :func:`solve` at each lambda.
     """
 
     def __init__(self, data: Problem, *, solver: str, tol: float, max_iter: int, n_threads, screening: bool):
