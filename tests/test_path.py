@@ -109,9 +109,9 @@ def test_secant_step_predicts_the_next_solution_to_second_order(l1_ratio, fit_in
         assert np.array_equal(before.coef != 0, start.coef != 0) and np.array_equal(start.coef != 0, target.coef != 0)
         w = start.coef.copy()
         old = before.coef.copy()
-        b = path_kernels.secant_step(fused.LOGISTIC, data.X, data.y, w, start.intercept, old, before.intercept, lam / factor, lam,
-                                     lam * factor, l1_ratio, fit_intercept, np.empty(0, dtype=np.int64), d,
-                                     *solvers.tangent_state(n, d, np.float64, 0)[4:])
+        b = path_kernels.secant_step(fused.LOGISTIC, data.X, data.y, w, start.intercept, old, before.intercept,
+                                     lam / factor, lam, lam * factor, l1_ratio, fit_intercept,
+                                     np.empty(0, dtype=np.int64), d, *solvers.tangent_state(n, d, np.float64, 0)[4:])
         np.testing.assert_array_equal(old, before.coef)
         errors.append(np.linalg.norm(w - target.coef) + abs(b - target.intercept))
     moved = np.linalg.norm(start.coef - target.coef) + abs(start.intercept - target.intercept)
@@ -129,8 +129,8 @@ def test_secant_step_keeps_the_point_where_it_would_raise_the_objective():
     # A "previous solution" far off the path: its secant overshoots.
     before = start.coef + 50.0 * np.sign(start.coef)
     w = start.coef.copy()
-    path_kernels.secant_step(fused.LOGISTIC, data.X, data.y, w, 0.0, before, 0.0, 1.01 * lam, lam, 0.99 * lam, 1.0, False,
-                             np.empty(0, dtype=np.int64), d, *solvers.tangent_state(n, d, np.float64, 0)[4:])
+    path_kernels.secant_step(fused.LOGISTIC, data.X, data.y, w, 0.0, before, 0.0, 1.01 * lam, lam, 0.99 * lam, 1.0,
+                             False, np.empty(0, dtype=np.int64), d, *solvers.tangent_state(n, d, np.float64, 0)[4:])
     np.testing.assert_array_equal(w, start.coef)
 
 

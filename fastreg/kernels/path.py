@@ -26,9 +26,9 @@ STAT_INTERCEPT, STAT_OBJECTIVE, STAT_GAP, STAT_PENALTY, STAT_EPOCHS, STAT_NNZ, S
 # passes over their columns. Past this many passes the epochs that its prediction saves cost
 # less than it does, and path_step takes the secant step instead. On 200 x 20000, whose
 # support passes 100 features halfway down the path (the step took 165 us of a lambda's 380),
-# the path took 0.66x the time at tol 1e-4 and 0.98x at 1e-6; with 16 and 32 instead of 64,
-# arcene's paths, whose supports stay under 60 features, took up to 1.3x the time (a /tmp
-# script, medians of 8).
+# the path took 0.75x the time at tol 1e-4 and 1.00x at 1e-6 (bench/ab.py a775a2a); with 16
+# and 32 instead of 64, arcene's paths, whose supports stay under 60 features, took up to 1.3x
+# the time (a /tmp script, medians of 8).
 TAYLOR_MAX_PASSES = 64.0
 
 
@@ -299,15 +299,14 @@ def secant_step(loss, X, y, w, b, before, b_before, lam_before, lam, lam_new, l1
     support = support_work[:count]
     if count == 0:
         return b
+    if count > feature_work.shape[1]:
+        # More non-zeros than the work rows hold (min(N, D) + 1): no step.
+        return b
     z = sample_work[0]
     losses = sample_work[5]
     z_new = sample_work[9]
-    width = min(count, feature_work.shape[1])
-    w_new = feature_work[4, :width]
-    current = feature_work[5, :width]
-    if count > width:
-        # More non-zeros than the work rows hold (count > min(N, D) + 1): no room, no step.
-        return b
+    w_new = feature_work[4, :count]
+    current = feature_work[5, :count]
     support_predictor(X, w, b, support, count, z)
     for i in range(n):
         losses[i], _r = fused.loss_residual(loss, z[i], y[i])
@@ -348,9 +347,9 @@ def strong_rule_members(w, grad, threshold, ceilings, members_out):
 
 @kernel
 def path_step(loss, X, y, w, b, lam, previous_lam, next_lam, before, b_before, before_lam, l1_ratio, fit_intercept,
-              screening, max_epochs, tol, parallel, listed, gram, carried_support, h_ref, carry, sample_work, feature_work, support_work, members,
-              z, r, h, dz, grad, score_work, ws, decided, center, curvature, grad_work, hess_work, w_new, norms, ref_r,
-              ref_grad, ceilings, history_out):
+              screening, max_epochs, tol, parallel, listed, gram, carried_support, h_ref, carry, sample_work,
+              feature_work, support_work, members, z, r, h, dz, grad, score_work, ws, decided, center, curvature,
+              grad_work, hess_work, w_new, norms, ref_r, ref_grad, ceilings, history_out):
     """One lambda of a regularization path: l1 = lam l1_ratio and l2 = lam (1 - l1_ratio).
 
     (w, b) is the solution at previous_lam, or the start when previous_lam = 0 (the first
@@ -428,9 +427,9 @@ def path_run(loss, X, y, w, b, grid, start, stop, budget, l1_ratio, fit_intercep
         before_lam = grid[k - 2] if k >= 2 else zero
         epochs, _outer, b_new, _status, value, gap, _grad_norm, penalty, nnz, listed = path_step(
             loss, X, y, w, b, lam, previous_lam, next_lam, before, b_before, before_lam, l1_ratio, fit_intercept,
-            screening, max_epochs, tol, parallel, listed, gram, carried_support, h_ref, carry, sample_work, feature_work, support_work, members,
-            z, r, h, dz, grad, score_work, ws, decided, center, curvature, grad_work, hess_work, w_new, norms, ref_r,
-            ref_grad, ceilings, history_out)
+            screening, max_epochs, tol, parallel, listed, gram, carried_support, h_ref, carry, sample_work,
+            feature_work, support_work, members, z, r, h, dz, grad, score_work, ws, decided, center, curvature,
+            grad_work, hess_work, w_new, norms, ref_r, ref_grad, ceilings, history_out)
         # In X's dtype: cd_solve's intercept comes out as float64 for float32 data, and a
         # float64 b would have the next lambda run a float64-intercept build of path_step.
         b = X.dtype.type(b_new)
