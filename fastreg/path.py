@@ -176,6 +176,7 @@ def regularization_path(
         features with |grad_j| >= l1_ratio (2 lam_k - lam_{k-1}) at the previous solution (plus
         the non-zero ones); the solve on them is followed by a check of the optimality
         conditions on all features, which resumes the solve with any feature wrongly left out.
+        A lambda after one that was certified without an epoch goes straight to that check.
         The answer does not depend on it; only the time does.
     early_stop : bool
         Stop when the fraction of deviance explained changes by less than 1e-5 between two

@@ -182,6 +182,21 @@ def test_screening_never_changes_the_answer(loss):
         np.testing.assert_array_equal(strong, np.abs(plain.coefs[k]) > 1e-6)
 
 
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_a_lambda_after_one_certified_without_epochs_is_certified_on_every_feature(fit_intercept):
+    # After a lambda that needed no epoch, the path skips the strong rule: a lambda that then
+    # needs epochs runs its working sets over every feature. Its gap must still bound its
+    # distance to the optimum.
+    X, y = load_dataset("colon-cancer")
+    path = fastreg.regularization_path(X, y, n_lambdas=40, tol=1e-4, fit_intercept=fit_intercept)
+    assert np.any((path.n_iter[:-1] == 0) & (path.n_iter[1:] > 0))
+    for k, lam in enumerate(path.lambdas):
+        optimum = fastreg.fit(X, y, l1=lam, tol=1e-12, fit_intercept=fit_intercept, max_iter=10**6)
+        rounding = 8 * np.finfo(float).eps * optimum.objective
+        assert path.gaps[k] <= 1e-4 * np.log(2)
+        assert -optimum.gap - rounding <= path.objectives[k] - optimum.objective <= path.gaps[k] + rounding
+
+
 def test_strong_rule_discards_and_the_check_restores_features():
     # Ties in X make the sequential strong rule wrong at times; the answer must not change.
     rng = np.random.default_rng(4)
