@@ -120,6 +120,22 @@ def test_secant_step_predicts_the_next_solution_to_second_order(l1_ratio, fit_in
     assert errors[1] <= 0.05 * moved
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_store_row_writes_the_whole_row_from_the_listed_features(dtype):
+    rng = np.random.default_rng(3)
+    d = 500
+    w = np.where(rng.random(d) < 0.02, rng.standard_normal(d), 0.0).astype(dtype)
+    nonzero = np.flatnonzero(w)
+    # The list may hold zero features too, as a certificate's does; few listed (zero the row,
+    # then write them), many (a copy), and all D.
+    few = np.union1d(nonzero, [0, 7, d - 1])
+    many = np.union1d(nonzero, np.arange(0, d, 3))
+    for listed, count in ((few, few.size), (many, many.size), (np.empty(0, np.int64), d)):
+        row = np.full(d, np.nan, dtype=dtype)
+        path_kernels.store_row(w, np.asarray(listed, np.int64), count, row)
+        np.testing.assert_array_equal(row, w)
+
+
 def test_secant_step_keeps_the_point_where_it_would_raise_the_objective():
     X, y = make_problem("logistic", 60, 30, seed=4)
     data = solvers.prepare(X, y, loss="logistic", solver="cd", fit_intercept=False)

@@ -346,6 +346,25 @@ def strong_rule_members(w, grad, threshold, ceilings, members_out):
 
 
 @kernel
+def store_row(w, listed, count, row_out):
+    """row_out = w, where listed[:count] holds every j with w_j != 0 (count = D: all of them).
+
+    A path's rows are fresh memory, which a copy reads in before writing it; zeroing the row
+    and writing only the listed features wrote leukemia's and 200 x 20000's rows in 2.2 and
+    6.4 us instead of 3.4 and 10.4 (a /tmp script, rows evicted from the caches). Past a
+    tenth of D listed, the scattered writes would cost more than the copy."""
+    d = w.shape[0]
+    if count * 10 >= d:
+        fused.copy_vector(w, row_out)
+        return
+    for j in range(d):
+        row_out[j] = w.dtype.type(0.0)
+    for k in range(count):
+        j = listed[k]
+        row_out[j] = w[j]
+
+
+@kernel
 def path_step(loss, X, y, w, b, lam, previous_lam, next_lam, before, b_before, before_lam, l1_ratio, fit_intercept,
               screening, max_epochs, tol, parallel, listed, gram, carried_support, h_ref, carry, sample_work,
               feature_work, support_work, members, z, r, h, dz, grad, score_work, ws, decided, center, curvature,
@@ -437,7 +456,7 @@ def path_run(loss, X, y, w, b, grid, start, stop, budget, l1_ratio, fit_intercep
         # In X's dtype: cd_solve's intercept comes out as float64 for float32 data, and a
         # float64 b would have the next lambda run a float64-intercept build of path_step.
         b = X.dtype.type(b_new)
-        fused.copy_vector(w, coefs_out[k])
+        store_row(w, decided, listed, coefs_out[k])
         row = stats_out[k]
         row[STAT_INTERCEPT] = b
         row[STAT_OBJECTIVE] = value
