@@ -302,7 +302,7 @@ def solve(data: Problem, *, l1: float, l2: float, solver: str, lr, max_iter: int
             # No next lambda to watch for (inf): bounded_gradient's ceilings go unused.
             n_iter, n_outer, b, status, value, gap, grad_norm, _penalty, _nnz, _listed = coordinate.cd_solve(
                 code, X, y, w, dtype(b), dtype(l1), dtype(l2), fit_intercept, max_iter,
-                dtype(tolerance), criterion, n_blocks > 1, np.empty(0, dtype=np.int64), d, dtype(np.inf),
+                dtype(tolerance), criterion, n_blocks > 1, np.empty(0, dtype=np.int64), d, dtype(np.inf), False,
                 *cd_work_arrays(n, d, X.dtype, z, grad, trace),
             )
             trace = trace[: n_outer + 1]
@@ -452,9 +452,10 @@ def tangent_step(data: Problem, w: np.ndarray, b: float, lam: float, lam_new: fl
     if state is None:
         state = tangent_state(*X.shape, X.dtype, 0)
     dtype = X.dtype.type
-    return float(path_kernels.tangent_step(_LOSS_CODE[data.loss], X, data.y, w, dtype(b), dtype(lam), dtype(lam_new),
-                                         dtype(l1_ratio), data.fit_intercept, np.empty(0, dtype=np.int64),
-                                         X.shape[1], *state))
+    b_new, _ready = path_kernels.tangent_step(_LOSS_CODE[data.loss], X, data.y, w, dtype(b), dtype(lam),
+                                              dtype(lam_new), dtype(l1_ratio), data.fit_intercept,
+                                              np.empty(0, dtype=np.int64), X.shape[1], *state)
+    return float(b_new)
 
 
 def tangent_state(n: int, d: int, dtype, largest: int) -> tuple:

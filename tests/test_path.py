@@ -109,15 +109,50 @@ def test_secant_step_predicts_the_next_solution_to_second_order(l1_ratio, fit_in
         assert np.array_equal(before.coef != 0, start.coef != 0) and np.array_equal(start.coef != 0, target.coef != 0)
         w = start.coef.copy()
         old = before.coef.copy()
-        b = path_kernels.secant_step(fused.LOGISTIC, data.X, data.y, w, start.intercept, old, before.intercept,
-                                     lam / factor, lam, lam * factor, l1_ratio, fit_intercept,
-                                     np.empty(0, dtype=np.int64), d, *solvers.tangent_state(n, d, np.float64, 0)[4:])
+        b, _ready = path_kernels.secant_step(fused.LOGISTIC, data.X, data.y, w, start.intercept, old,
+                                             before.intercept, lam / factor, lam, lam * factor, l1_ratio,
+                                             fit_intercept, np.empty(0, dtype=np.int64), d,
+                                             *solvers.tangent_state(n, d, np.float64, 0)[4:])
         np.testing.assert_array_equal(old, before.coef)
         errors.append(np.linalg.norm(w - target.coef) + abs(b - target.intercept))
     moved = np.linalg.norm(start.coef - target.coef) + abs(start.intercept - target.intercept)
     # Halving the step divides a second-order error by 4 (a third-order one's by 8).
     assert 3 * errors[1] <= errors[0] <= 6 * errors[1]
     assert errors[1] <= 0.05 * moved
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_path_steps_leave_the_predictor_of_the_point_they_return(fit_intercept):
+    # path_step hands the step's X w + b (sample_work[0]) to the solve, which then skips
+    # computing it: it must be that of the returned point, moved or kept.
+    X, y = make_problem("logistic", 60, 30, seed=4)
+    data = solvers.prepare(X, y, loss="logistic", solver="cd", fit_intercept=fit_intercept)
+    n, d = data.X.shape
+    lam = 0.3 * fastreg.lambda_max(X, y, fit_intercept=fit_intercept)
+    start = fastreg.fit(X, y, l1=lam, tol=1e-14, fit_intercept=fit_intercept)
+    before = fastreg.fit(X, y, l1=lam / 0.98, tol=1e-14, fit_intercept=fit_intercept)
+    listed = np.empty(0, dtype=np.int64)
+    far = before.coef + 50.0 * np.sign(before.coef)  # a secant that overshoots: the point is kept
+    for name, previous in (("tangent", None), ("secant", before.coef), ("kept", far)):
+        w = start.coef.copy()
+        state = solvers.tangent_state(n, d, np.float64, 0)
+        if previous is None:
+            b, ready = path_kernels.tangent_step(fused.LOGISTIC, data.X, data.y, w, start.intercept, lam, 0.98 * lam,
+                                                 1.0, fit_intercept, listed, d, *state)
+        else:
+            b, ready = path_kernels.secant_step(fused.LOGISTIC, data.X, data.y, w, start.intercept, previous,
+                                                before.intercept, lam / 0.98, lam, 0.98 * lam, 1.0, fit_intercept,
+                                                listed, d, *state[4:])
+        assert ready
+        assert np.array_equal(w, start.coef) == (name == "kept")
+        np.testing.assert_allclose(state[4][0], data.X @ w + b, rtol=1e-12, atol=1e-12)
+    # At w = 0 neither step computes it.
+    zeros = np.zeros(d)
+    state = solvers.tangent_state(n, d, np.float64, 0)
+    assert not path_kernels.tangent_step(fused.LOGISTIC, data.X, data.y, zeros, 0.0, lam, 0.98 * lam, 1.0,
+                                         fit_intercept, listed, d, *state)[1]
+    assert not path_kernels.secant_step(fused.LOGISTIC, data.X, data.y, zeros, 0.0, zeros, 0.0, lam / 0.98, lam,
+                                        0.98 * lam, 1.0, fit_intercept, listed, d, *state[4:])[1]
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])

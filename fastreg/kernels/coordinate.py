@@ -1614,7 +1614,7 @@ def drop_flat_columns(X, w, b, fit_intercept):
 
 @kernel
 def cd_solve(loss, X, y, w, b, l1, l2, fit_intercept, max_epochs, tol, criterion, parallel, members,
-             n_members, watch, z, r, h, dz, grad, score_work, ws, decided, center, curvature, grad_work, hess_work,
+             n_members, watch, z_ready, z, r, h, dz, grad, score_work, ws, decided, center, curvature, grad_work, hess_work,
              w_new, norms, ref_r, ref_grad, ceilings, history_out):
     """Working-set coordinate descent inside Numba; w (D,) updated in place, X (N, D) Fortran.
 
@@ -1625,10 +1625,11 @@ def cd_solve(loss, X, y, w, b, l1, l2, fit_intercept, max_epochs, tol, criterion
     the restricted problem is solved to tol, or a working set of it is, the solve goes on to
     the certificate of the full problem, which re-admits any feature whose optimality
     condition fails (a screening rule with its check); watch is passed on to
-    :func:`bounded_gradient` for its ceilings. A feature whose column is flat
+    :func:`bounded_gradient` for its ceilings. z_ready says that z (N,) holds X w + b already
+    (a path's step computed it); else it is computed here. A feature whose column is flat
     (:func:`drop_flat_columns`) must have w_j = 0: CD never moves it, so a warm start that has
     passed through drop_flat_columns, or a path started at w = 0, keeps it there.
-    z, r, h, dz (N,) and score_work, grad_work, hess_work, w_new (D,), ws, decided (D,) int64
+    r, h, dz (N,) and score_work, grad_work, hess_work, w_new (D,), ws, decided (D,) int64
     are work arrays. center and curvature (D,) cache the squared loss's column moments
     (curvature < 0: not computed yet), which depend only on X and fit_intercept: a path keeps
     them from one lambda to the next. norms (D,), ref_r (2, N), ref_grad (2, D) and ceilings
@@ -1645,10 +1646,11 @@ def cd_solve(loss, X, y, w, b, l1, l2, fit_intercept, max_epochs, tol, criterion
     n, d = X.shape
     zero = X.dtype.type(0.0)
     inv_n = X.dtype.type(1.0) / X.dtype.type(n)
-    if n_members < d:
-        support_predictor(X, w, b, members, n_members, z)
-    else:
-        predictor(X, w, b, z)
+    if not z_ready:
+        if n_members < d:
+            support_predictor(X, w, b, members, n_members, z)
+        else:
+            predictor(X, w, b, z)
     if loss == fused.SQUARED:
         for i in range(n):
             r[i] = z[i] - y[i]
