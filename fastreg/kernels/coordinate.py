@@ -1614,8 +1614,8 @@ def drop_flat_columns(X, w, b, fit_intercept):
 
 @kernel
 def cd_solve(loss, X, y, w, b, l1, l2, fit_intercept, max_epochs, tol, criterion, parallel, members,
-             n_members, watch, z_ready, z, r, h, dz, grad, score_work, ws, decided, center, curvature, grad_work, hess_work,
-             w_new, norms, ref_r, ref_grad, ceilings, history_out):
+             n_members, watch, z_ready, z, r, h, dz, grad, score_work, ws, decided, center, curvature, grad_work,
+             hess_work, w_new, norms, ref_r, ref_grad, ceilings, history_out):
     """Working-set coordinate descent inside Numba; w (D,) updated in place, X (N, D) Fortran.
 
     Stops once the certificate chosen by criterion (duality gap or gradient norm, at the
