@@ -11,6 +11,7 @@ semantics for inf and nan, which the divergence checks rely on.
 from __future__ import annotations
 
 import functools
+import importlib
 import threading
 
 import numba
@@ -87,14 +88,28 @@ class Kernel:
         return self.dispatcher(*args, **kwargs)
 
     def __getattr__(self, name):
-        # Called only for names the Kernel lacks; the guard keeps an instance that copy or
-        # pickle made without __init__ from recursing.
-        if name in ("_dispatcher", "_function", "_options"):
+        # Called only for names the Kernel lacks. An instance made without __init__ (while
+        # copy or pickle rebuild one) has no function to compile: asking its dispatcher
+        # would come back here for ever.
+        if name in ("_dispatcher", "_function", "_options", "dispatcher") or "_function" not in vars(self):
             raise AttributeError(name)
         return getattr(self.dispatcher, name)
 
+    def __reduce__(self):
+        # Like a function, by reference: the copy is the module's kernel itself (the function
+        # it wraps is not reachable by name, so pickle could not store it by value either).
+        return _module_attribute, (self.__module__, self.__qualname__)
+
     def __repr__(self):
         return f"<fastreg kernel {self.__qualname__}>"
+
+
+def _module_attribute(module: str, qualname: str):
+    """The object that ``module``'s ``qualname`` names: how a pickled kernel is found again."""
+    value = importlib.import_module(module)
+    for part in qualname.split("."):
+        value = getattr(value, part)
+    return value
 
 
 def _without_literal_specializations(dispatcher):

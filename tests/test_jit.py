@@ -1,9 +1,13 @@
 """The project's Numba decorator: compiled kernels load from the on-disk cache safely."""
 
+import copy
 import os
+import pickle
 import subprocess
 import sys
 import textwrap
+
+import pytest
 
 MODULE = textwrap.dedent('''
     import numpy as np
@@ -137,3 +141,20 @@ def test_import_makes_no_dispatcher_and_a_fit_from_the_cache_makes_few():
     assert total > 100
     assert at_import == 0
     assert 1 <= after_fit <= 5, after_fit
+
+
+def test_a_kernel_pickles_and_copies_as_itself():
+    # By reference, like a module's function. Before, pickle refused the wrapped function (not
+    # the object its name now holds) and copy.copy recursed without end.
+    from fastreg.kernels import fused
+
+    kernel = fused.tile_width
+    assert pickle.loads(pickle.dumps(kernel)) is kernel
+    assert copy.copy(kernel) is kernel
+    assert copy.deepcopy({"k": kernel})["k"] is kernel
+    # Half-built (no __init__), as copy and pickle make one before their state arrives: no
+    # dispatcher to compile, and a plain AttributeError rather than a RecursionError.
+    bare = object.__new__(type(kernel))
+    with pytest.raises(AttributeError):
+        bare.dispatcher
+    assert not hasattr(bare, "__setstate__")
