@@ -165,7 +165,7 @@ def fit_memory(n: int = 4000, d: int = 250) -> dict:
 
 
 def run(out: Path, sizes_n, sizes_d, extra, repeats: int, bandwidth_bytes: float, memory_budget: float,
-        cold: bool, empty_cache: bool, work: float = 2e8, cold_python: str = sys.executable) -> dict:
+        cold: bool, empty_cache: bool, work: float = workloads.WORK, cold_python: str = sys.executable) -> dict:
     """Measure everything, write results.json / results.csv, then the figures; returns the record.
 
     The cold start runs fresh processes of ``cold_python`` (see ``workloads.cold_start``).

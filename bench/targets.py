@@ -35,13 +35,16 @@ from fastreg.kernels import fused  # noqa: E402
 ALL = numba.config.NUMBA_NUM_THREADS
 
 
-def kernel_rows(shapes, repeats, fortran=False):
+def kernel_rows(shapes, repeats, fortran=False, work=workloads.WORK):
+    """One row per (N, D) shape: the NumPy twin and the fused gd per iteration (solves of about
+    ``work`` multiply-adds), on one and all threads, with a read of X in turns where X is out
+    of cache."""
     rows = []
     for n, d in shapes:
         X, y, lr = workloads.problem(n, d)
         if fortran:
             X = np.asfortranarray(X)
-        k = workloads.iterations_for(n, d)
+        k = workloads.iterations_for(n, d, work)
         row = {"shape": f"{n}x{d}" + (" F" if fortran else ""), "bytes": X.nbytes, "iterations": k}
         for threads in sorted({1, ALL}):
             with workloads.blas_threads(threads):
