@@ -88,10 +88,11 @@ class Kernel:
         return self.dispatcher(*args, **kwargs)
 
     def __getattr__(self, name):
-        # Called only for names the Kernel lacks. An instance made without __init__ (while
-        # copy or pickle rebuild one) has no function to compile: asking its dispatcher
-        # would come back here for ever.
-        if name in ("_dispatcher", "_function", "_options", "dispatcher") or "_function" not in vars(self):
+        # Called only for names the Kernel lacks, and for "dispatcher" when making it raised
+        # AttributeError. An instance made without __init__ (as copy and pickle rebuild one)
+        # has no function to compile. Either way, asking the dispatcher would come back here
+        # for ever.
+        if name == "dispatcher" or "_function" not in vars(self):
             raise AttributeError(name)
         return getattr(self.dispatcher, name)
 
