@@ -143,12 +143,14 @@ def test_whole_loop_solvers_match_reference(loss, shape, fit_intercept, layout):
 # The shortest rows that go by tiles, and 20 rows in 80 tiles of 3276 columns and a last one of 71.
 @pytest.mark.parametrize("shape", [(5, fused.TILED_MIN_ROW_BYTES // 8), (20, fused.TILED_MIN_ROW_BYTES // 8 + 7)])
 @pytest.mark.parametrize("blocks", [1, 2, 3])
-def test_tiled_gd_matches_reference(loss, shape, blocks):
+# From w = 0 the first predictor is the intercept, taken without a pass over X.
+@pytest.mark.parametrize("zero_start", [False, True])
+def test_tiled_gd_matches_reference(loss, shape, blocks, zero_start):
     n, d = shape
     assert fused.tile_width(n, d, 8) > 0  # long enough rows for the column-tiled pass
     X, y = make_problem(loss, n, d)
     lr = 1.0 / (reference.squared_operator_norm(X, True) / n + 0.01)
-    w0 = start(d)
+    w0 = np.zeros(d) if zero_start else start(d)
     ref = {prox: reference.gd_solve(loss, X, y, w0, 0.1, lr, 0.02, 0.01, True, prox, 12) for prox in (False, True)}
     for prox in (False, True):
         runs = []
