@@ -377,10 +377,10 @@ def test_kth_largest_matches_a_sort_with_ties_infinities_and_ordered_input():
         np.testing.assert_array_equal(values, before)
 
 
-# Sizes off the kernels' blocks: 4 x 4 tiles and four rows of the factor at a time (7, 8 with
-# the intercept's column, 22, 23), GRAM_ROWS samples at a time (70 in one partial block, 600 in
-# two whole ones and a partial one).
-@pytest.mark.parametrize("n, size", [(70, 7), (600, 22)])
+# Sizes on and off the kernels' blocks: the Gram's 3 x 3 tiles and the factor's four rows at a
+# time (7, 8 with the intercept's column, 9, 10, 22, 23), GRAM_ROWS samples at a time (70 and
+# 40 in one partial block, 600 in two whole ones and a partial one).
+@pytest.mark.parametrize("n, size", [(70, 7), (40, 9), (600, 22)])
 @pytest.mark.parametrize("with_ones", [False, True])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_weighted_gram_and_cholesky_solve_match_numpy(dtype, with_ones, n, size):

@@ -529,20 +529,22 @@ def weighted_gram(X, columns, centers, root_h, with_ones, scale):
     followed by root_h itself when with_ones (the intercept's column); symmetric (M, M).
 
     W is copied GRAM_ROWS samples at a time into a block whose rows are its columns (padded
-    with zero rows to a multiple of four), and each 4 x 4 tile of the lower triangle sums its
-    16 dot products over the block's samples in one loop: 16 accumulators that LLVM keeps in
-    vector registers, 8 loads for 16 multiply-adds, and the (M, M) result touched once per
-    block. Against outer products of four rows added into the result, which read and wrote
-    the whole triangle every four samples: about half the time at N = 200 and M = 150 to 200,
-    a third at N = 2000 and 100000 (a /tmp script, in turns). Memory: O(M GRAM_ROWS) besides
-    the result.
+    with zero rows to a multiple of three), and each 3 x 3 tile of the lower triangle sums its
+    9 dot products over the block's samples in one loop: 9 vector accumulators and 6 loads for
+    9 multiply-adds per vector of samples, and the (M, M) result touched once per block.
+    Against outer products of four rows added into the result, which read and wrote the whole
+    triangle every four samples: about half the time at N = 200 and M = 150 to 200, a third at
+    N = 2000 and 100000 (4 x 4 tiles, a /tmp script, in turns, on Zen 4). 3 x 3 tiles, not
+    4 x 4: with AVX2's 16 vector registers (Zen 3), 16 accumulators spilled to the stack in the
+    inner loop, and the Gram took 1.5x to 1.6x the time of 3 x 3 tiles at N = 200 and 2000,
+    M = 50 to 200 (stop 39, /tmp script in turns). Memory: O(M GRAM_ROWS) besides the result.
     """
     n = X.shape[0]
     count = columns.shape[0]
     m = count + 1 if with_ones else count
     zero = X.dtype.type(0.0)
     out = np.zeros((m, m), dtype=X.dtype)
-    block = np.zeros(((m + 3) // 4 * 4, min(n, GRAM_ROWS)), dtype=X.dtype)
+    block = np.zeros(((m + 2) // 3 * 3, min(n, GRAM_ROWS)), dtype=X.dtype)
     for start in range(0, n, GRAM_ROWS):
         rows = min(GRAM_ROWS, n - start)
         for a in range(count):
@@ -556,38 +558,28 @@ def weighted_gram(X, columns, centers, root_h, with_ones, scale):
         if with_ones:
             for i in range(rows):
                 block[count, i] = root_h[np.uint64(start + i)]
-        for a in range(0, m, 4):
-            for c in range(0, a + 1, 4):
-                s00 = s01 = s02 = s03 = s10 = s11 = s12 = s13 = zero
-                s20 = s21 = s22 = s23 = s30 = s31 = s32 = s33 = zero
+        for a in range(0, m, 3):
+            for c in range(0, a + 1, 3):
+                s00 = s01 = s02 = s10 = s11 = s12 = s20 = s21 = s22 = zero
                 for i in range(rows):
                     x0 = block[a, i]
                     x1 = block[a + 1, i]
                     x2 = block[a + 2, i]
-                    x3 = block[a + 3, i]
                     y0 = block[c, i]
                     y1 = block[c + 1, i]
                     y2 = block[c + 2, i]
-                    y3 = block[c + 3, i]
                     s00 += x0 * y0
                     s01 += x0 * y1
                     s02 += x0 * y2
-                    s03 += x0 * y3
                     s10 += x1 * y0
                     s11 += x1 * y1
                     s12 += x1 * y2
-                    s13 += x1 * y3
                     s20 += x2 * y0
                     s21 += x2 * y1
                     s22 += x2 * y2
-                    s23 += x2 * y3
-                    s30 += x3 * y0
-                    s31 += x3 * y1
-                    s32 += x3 * y2
-                    s33 += x3 * y3
-                tile = ((s00, s01, s02, s03), (s10, s11, s12, s13), (s20, s21, s22, s23), (s30, s31, s32, s33))
-                for r in range(min(4, m - a)):
-                    for q in range(min(4, a + r - c + 1)):
+                tile = ((s00, s01, s02), (s10, s11, s12), (s20, s21, s22))
+                for r in range(min(3, m - a)):
+                    for q in range(min(3, a + r - c + 1)):
                         out[a + r, c + q] += tile[r][q]
     for a in range(m):
         for c in range(a + 1):
