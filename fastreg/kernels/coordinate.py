@@ -97,10 +97,14 @@ FACE_OVER_BUDGET = 3
 # The cost of a face step on M features, in units of what a CD epoch costs per element of
 # the working set's columns (about 1 ns): FACE_COLUMN_READS reads of each face column (its
 # gradient, the Hessian, the step), M^2 (N + M) / FACE_COST_DIVISOR for the Hessian's
-# multiply-adds and the Cholesky factorization (0.3 ns and 1 ns each, measured), and
-# FACE_SAMPLE_PASSES passes over the N samples.
+# multiply-adds and the Cholesky factorization, and FACE_SAMPLE_PASSES passes over the N
+# samples. With the Gram's 3 x 3 tiles both take about 0.1 ns per multiply-add on the Zen 3
+# machine of stop 39 (0.3 ns and 1 ns before, when the divisor was 4). Divisor 8 against 4,
+# bench/ab.py in turns there: arcene and colon-cancer paths 0.89x to 0.97x, arcene's cold
+# solves 0.81x to 1.07x, 200 x 20000 and 100000 x 200 0.98x to 1.02x; 16 against 8 cost
+# 200 x 20000 lasso's cold solve and arcene's logistic one at lambda_max / 100 1.13x to 1.15x.
 FACE_COLUMN_READS = 3
-FACE_COST_DIVISOR = 4
+FACE_COST_DIVISOR = 8
 FACE_SAMPLE_PASSES = 4
 # The first step's budget: the epochs CD still needs at its last rate, over FACE_MARGIN (the
 # rate misjudges Anderson's extrapolation, which often ends the model's solve early). The
