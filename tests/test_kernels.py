@@ -139,8 +139,25 @@ def test_whole_loop_solvers_match_reference(loss, shape, fit_intercept, layout):
     np.testing.assert_allclose(history, ref_history, rtol=1e-11)
 
 
+@pytest.mark.parametrize("sizes, expected", [
+    ({"index0": ("1", "32K"), "index2": ("2", "512K"), "index3": ("3", "32768K")}, 512 * 1024),
+    ({"index0": ("1", "48K"), "index2": ("2", "2M")}, 2 * 1024 * 1024),
+    ({"index0": ("1", "32K"), "index3": ("3", "32768K")}, fused.DEFAULT_L2_BYTES),  # no L2 listed
+    ({"index2": ("2", "big")}, fused.DEFAULT_L2_BYTES),
+    ({}, fused.DEFAULT_L2_BYTES),  # no cache folder at all
+])
+def test_l2_bytes_reads_sysfs_and_falls_back(tmp_path, sizes, expected):
+    folder = tmp_path / "cache"
+    if sizes:
+        for index, (level, size) in sizes.items():
+            (folder / index).mkdir(parents=True)
+            (folder / index / "level").write_text(level + "\n")
+            (folder / index / "size").write_text(size + "\n")
+    assert fused.l2_bytes(str(folder)) == expected
+
+
 @pytest.mark.parametrize("loss", LOSSES)
-# The shortest rows that go by tiles, and 20 rows in 80 tiles of 3276 columns and a last one of 71.
+# The shortest rows that go by tiles, and 20 rows whose last tile is a partial one.
 @pytest.mark.parametrize("shape", [(5, fused.TILED_MIN_ROW_BYTES // 8), (20, fused.TILED_MIN_ROW_BYTES // 8 + 7)])
 @pytest.mark.parametrize("blocks", [1, 2, 3])
 # From w = 0 the first predictor is the intercept, taken without a pass over X.

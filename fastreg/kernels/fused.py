@@ -19,6 +19,8 @@ never penalized, labels in {0, 1} for the logistic loss. Every scalar argument h
 of X: the Python layer casts them, so float32 problems are computed in float32.
 """
 
+import os
+
 import numpy as np
 from numba import prange
 
@@ -71,7 +73,33 @@ EIGHT_ROW_MIN_BYTES = 4096
 # iteration on the Zen 4 development machine took 0.76x to 0.97x of the tiled pass's time on
 # 100 x 100000, 200 x 50000 and 100 x 200000 (one and two threads; 50 x 200000 0.88x and
 # 1.10x), and 1.0x to 1.9x on 40 x 400000, 20 x 1000000 and 50 x 1000000 (bench/ab.py --gd).
-TILE_BYTES = 512 * 1024
+# A tile takes half of one core's L2 (the predictor, w and the gradient take some of the
+# rest): 512 kB on the Zen 4 machine (1 MiB of L2; 256 kB tiles there were no better), and on
+# the Zen 3 machine (512 kB of L2) 256 kB tiles took 0.95x to 0.96x the time of 512 kB ones
+# on two threads and 0.98x to 1.01x on one (50 x 1000000, 20 x 1000000, 40 x 400000,
+# bench/ab.py --gd). Numba compiles the value into the kernels, and caches them per CPU model.
+DEFAULT_L2_BYTES = 1024 * 1024
+
+
+def l2_bytes(cache_folder="/sys/devices/system/cpu/cpu0/cache") -> int:
+    """The size of one core's L2 cache as Linux's sysfs gives it ("512K"), else DEFAULT_L2_BYTES."""
+    units = {"K": 1024, "M": 1024 * 1024}
+    try:
+        for index in sorted(os.listdir(cache_folder)):
+            folder = os.path.join(cache_folder, index)
+            with open(os.path.join(folder, "level")) as level, open(os.path.join(folder, "size")) as size:
+                if level.read().strip() != "2":
+                    continue
+                text = size.read().strip()
+            value = int(text[:-1]) * units[text[-1]] if text[-1:] in units else int(text)
+            if value > 0:
+                return value
+    except (OSError, ValueError):
+        pass
+    return DEFAULT_L2_BYTES
+
+
+TILE_BYTES = l2_bytes() // 2
 MIN_TILE_COLUMNS = 512
 TILED_MIN_ROW_BYTES = 2 * 1024 * 1024
 
