@@ -61,6 +61,31 @@ def test_gradient_of_streamed_rows_matches_reference(loss, blocks, n, d):
 
 
 @pytest.mark.parametrize("loss", LOSSES)
+@pytest.mark.parametrize("blocks", [1, 2])
+@pytest.mark.parametrize("n", [1_031, 1_033])
+def test_gradient_of_pipelined_rows_matches_reference(loss, blocks, n):
+    # 17 MB of 16 kB rows, with 3 and 1 rows after the blocks of 4.
+    X, y = make_problem(loss, n, 2_050)
+    assert fused.pipelines_rows(X) and not fused.streams_rows(X) and not fused.pipelines_rows(X[:, :1_000])
+    assert_gradient_matches_reference(loss, X, y, start(2_050), -0.3, blocks)
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+# Fewer rows than the pipeline's two blocks (4, 7), two blocks exactly (8), and 1 to 3 rows after the blocks.
+@pytest.mark.parametrize("n", [4, 7, 8, 9, 14, 31])
+def test_pipelined_rows_match_reference(loss, n):
+    X, y = make_problem(loss, n, 37)
+    w, b = start(37), 0.4
+    z, grad = np.empty(n), np.zeros(37)
+    loss_sum, residual_sum = fused.pipelined_rows(LOSSES[loss], X, y, w, b, True, z, grad)
+    ref_loss, ref_residual, ref_grad, ref_z = reference.gradient(loss, X, y, w, b)
+    np.testing.assert_allclose(loss_sum / n, ref_loss, rtol=1e-12)
+    np.testing.assert_allclose(residual_sum / n, ref_residual, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(grad / n, ref_grad, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(z, ref_z, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("loss", LOSSES)
 def test_parallel_pass_is_reproducible(loss):
     X, y = make_problem(loss, 501, 37)
     w = start(37)
