@@ -34,7 +34,12 @@ def assert_gradient_matches_reference(loss, X, y, w, b, blocks):
     np.testing.assert_allclose(loss_mean, ref_loss, rtol=1e-12)
     np.testing.assert_allclose(residual_mean, ref_residual, rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(grad, ref_grad, rtol=1e-12, atol=1e-15)
-    np.testing.assert_allclose(z, ref_z, rtol=1e-12, atol=1e-15)
+    # Each z_i = X[i] w + b is a sum of D + 1 terms, which both sides round differently: the
+    # bound is the dot product's, 2 (D + 1) eps sum_j |X_ij w_j| (Higham, Accuracy and
+    # Stability, 3.1). Relative to z_i, a z_i near 0 by cancellation can differ by much more
+    # than 1e-12.
+    bound = 2 * (X.shape[1] + 1) * np.finfo(X.dtype).eps * (np.abs(X) @ np.abs(w) + abs(b))
+    assert np.all(np.abs(z - ref_z) <= bound)
 
 
 @pytest.mark.parametrize("loss", LOSSES)
@@ -50,24 +55,22 @@ def test_gradient_matches_reference(loss, shape, blocks, layout):
 
 @pytest.mark.parametrize("loss", LOSSES)
 @pytest.mark.parametrize("blocks", [1, 2])
-@pytest.mark.parametrize("n, d", [(4_303, 500), (2_215, 950)])
+@pytest.mark.parametrize("n, d", [(4_303, 500), (5_003, 420)])
 def test_gradient_of_streamed_rows_matches_reference(loss, blocks, n, d):
-    # 17 MB of 4 kB rows with 3 rows after the blocks of 4, and of 7.6 kB rows (past
-    # EIGHT_ROW_MIN_BYTES: blocks of 8) with 7 rows after them.
+    # 17 MB of 4 kB rows with 3 rows after the blocks of 4, and of 3.4 kB rows with 3 after them.
     X, y = make_problem(loss, n, d)
-    assert fused.streams_rows(X) and not fused.streams_rows(X[:1_000])
-    assert (d * X.itemsize > fused.EIGHT_ROW_MIN_BYTES) == (d == 950)
+    assert fused.streams_rows(X) and not fused.streams_rows(X[:1_000]) and not fused.pipelines_rows(X)
     assert_gradient_matches_reference(loss, X, y, start(d), -0.3, blocks)
 
 
 @pytest.mark.parametrize("loss", LOSSES)
 @pytest.mark.parametrize("blocks", [1, 2])
-@pytest.mark.parametrize("n", [1_031, 1_033])
-def test_gradient_of_pipelined_rows_matches_reference(loss, blocks, n):
-    # 17 MB of 16 kB rows, with 3 and 1 rows after the blocks of 4.
-    X, y = make_problem(loss, n, 2_050)
-    assert fused.pipelines_rows(X) and not fused.streams_rows(X) and not fused.pipelines_rows(X[:, :1_000])
-    assert_gradient_matches_reference(loss, X, y, start(2_050), -0.3, blocks)
+@pytest.mark.parametrize("n, d", [(1_031, 2_050), (2_213, 950)])
+def test_gradient_of_pipelined_rows_matches_reference(loss, blocks, n, d):
+    # 17 MB of 16 kB rows with 3 rows after the blocks of 4, and of 7.6 kB rows with 1 after them.
+    X, y = make_problem(loss, n, d)
+    assert fused.pipelines_rows(X) and not fused.streams_rows(X) and not fused.pipelines_rows(X[:, :500])
+    assert_gradient_matches_reference(loss, X, y, start(d), -0.3, blocks)
 
 
 @pytest.mark.parametrize("loss", LOSSES)

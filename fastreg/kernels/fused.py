@@ -47,28 +47,25 @@ BLOCK_MAX_ROW_BYTES = 2048
 # An X of at least STREAM_MIN_BYTES (past what a last-level cache keeps) whose rows take
 # STREAM_MIN_ROW_BYTES to STREAM_MAX_ROW_BYTES goes through sequential_rows: four rows' dot
 # products one row after the other, so that X leaves memory as one sequential stream, then
-# their four-row gradient sweep from L1, which holds four rows of up to 8 kB. The four
-# interleaved rows of fused_rows make four streams, which the prefetchers of the Zen 4
-# development machine served at 2.5x to 3.3x the time of one read of X (50000 x 200, 40000 x
-# 250). A logistic gd iteration there, in turns against fused_rows and logistic_blocks
-# (one and two threads): 0.41x to 0.68x the time at rows of 1.6 to 4 kB, 0.77x to 0.98x at
-# 512 B, 800 B and 8 kB rows and at 20 to 32 MB; 1.1x to 1.4x at 16 and 32 kB rows, at
-# 400 B rows and at 4 MB, and no faster at 10 MB: those are left out.
+# their four-row gradient sweep from L1. The four interleaved rows of fused_rows make four
+# streams, which the prefetchers of the Zen 4 development machine served at 2.5x to 3.3x the
+# time of one read of X (50000 x 200, 40000 x 250). A logistic gd iteration there, in turns
+# against fused_rows and logistic_blocks (one and two threads): 0.41x to 0.68x the time at
+# rows of 1.6 to 4 kB, 0.77x to 0.98x at 512 B and 800 B rows and at 20 to 32 MB; 1.1x to
+# 1.4x at 400 B rows and at 4 MB, and no faster at 10 MB: those are left out.
 STREAM_MIN_BYTES = 16 * 1024 * 1024
 STREAM_MIN_ROW_BYTES = 512
-STREAM_MAX_ROW_BYTES = 8192
+STREAM_MAX_ROW_BYTES = 4096
 # Such an X with longer rows goes through pipelined_rows. Against fused_rows, one fused pass
 # timed in turns on the Zen 3 machine of stop 39 (one thread, a /tmp script): 0.83x to 0.88x
 # the time on 100 x 100000, 1000 x 100000, 2000 x 50000 and 20000 x 2000, 0.93x on
 # 50 x 100000, 0.97x to 1.01x on 10000 x 10000 and 1000 x 5000; on X that the caches hold
 # (1000 x 1000, 400 x 4096, 100 x 10000, 8 x 100000) 0.99x to 1.05x, so they keep fused_rows.
-# Rows longer than EIGHT_ROW_MIN_BYTES go eight per block (sequential_eight_rows). Against
-# four, per logistic gd iteration timed in turns on the Zen 4 development machine: 0.86x to
-# 0.96x on 10000 x 1000, 12000 x 700, 16000 x 600 and 6000 x 1000 (one and two threads,
-# bench/ab.py --gd); one fused pass 0.88x to 0.94x (logistic and squared, a /tmp script).
-# Eight rows at every width took 0.94x to 1.18x of four on rows of 800 B to 4 kB (100000 x
-# 100, 40000 x 250, 20000 x 512; one fused pass), where four rows fit L1 with room to spare.
-EIGHT_ROW_MIN_BYTES = 4096
+# Against sequential_rows by blocks of eight rows, which rows of 4 to 8 kB took until then
+# (the Zen 4 machine had measured eight rows at 0.86x to 0.96x the time of four there), a gd
+# iteration on 10000 x 1000, 13000 x 750 and 16000 x 625 took 0.81x to 0.96x the time on one
+# thread and 0.89x to 1.00x on two (bench/ab.py --gd, Zen 3); on 5 to 8 kB rows one fused
+# pass took 0.78x to 0.94x (a /tmp script), on 4 kB rows 0.99x. Not measured on Zen 4.
 
 # Gradient descent on X with few, very long rows goes through column tiles (see tiled_pass):
 # a tile of TILE_BYTES or less stays in L2 between its two reads, and its row pieces of at
@@ -274,8 +271,8 @@ def pipelined_rows(loss, X, y, w, b, want_loss, z_out, grad_out):
     """:func:`fused_rows` with the next four rows' dot products in the sweep that adds the
     current four rows to the gradient.
 
-    Four rows longer than STREAM_MAX_ROW_BYTES do not stay in L1 between fused_rows's two
-    sweeps, and past a few hundred kB not in L2 either: the gradient sweep reads them back
+    Four rows longer than STREAM_MAX_ROW_BYTES barely fit L1 between fused_rows's two
+    sweeps, and past a hundred kB or so not L2 either: the gradient sweep reads them back
     from L2 or L3 while no read from memory is under way, and the dot-product sweep then
     streams the next rows from memory while the caches sit idle. Here one loop over the
     columns does both, the next four rows' dot products (from memory) and the current four
@@ -351,51 +348,6 @@ def logistic_blocks(X, y, w, b, want_loss, z_out, grad_out):
     return loss_sum + tail_loss, residual_sum + tail_residual
 
 
-@kernel(inline=True)
-def _add_eight(X, i, r, grad_out):
-    """grad_out += r[0] X[i] + ... + r[7] X[i + 7]: one sweep over the gradient."""
-    r0 = r[0]
-    r1 = r[1]
-    r2 = r[2]
-    r3 = r[3]
-    r4 = r[4]
-    r5 = r[5]
-    r6 = r[6]
-    r7 = r[7]
-    for j in range(X.shape[1]):
-        grad_out[j] += (((r0 * X[i, j] + r1 * X[i + 1, j]) + (r2 * X[i + 2, j] + r3 * X[i + 3, j]))
-                        + ((r4 * X[i + 4, j] + r5 * X[i + 5, j]) + (r6 * X[i + 6, j] + r7 * X[i + 7, j])))
-
-
-@kernel(inline=True)
-def _sequential_blocks(loss, X, y, w, b, want_loss, z_out, grad_out, rows):
-    """The body of :func:`sequential_rows` for blocks of ``rows`` = 4 or 8 rows. Inlined into
-    callers that pass a constant, so that LLVM sees fixed trip counts (a block size known only
-    at run time made 100000 x 100 1.14x slower) and keeps one of the two gradient sweeps."""
-    n, d = X.shape
-    zero = X.dtype.type(0.0)
-    loss_sum = zero
-    residual_sum = zero
-    r = np.empty(rows, dtype=X.dtype)
-    i = 0
-    while i + rows <= n:
-        for k in range(rows):
-            z = b
-            for j in range(d):
-                z += X[i + k, j] * w[j]
-            z_out[i + k] = z
-            loss_k, r[k] = _row_terms(loss, z, y[i + k], want_loss)
-            loss_sum += loss_k
-            residual_sum += r[k]
-        if rows == 8:
-            _add_eight(X, i, r, grad_out)
-        else:
-            _add_four(X, i, r[0], r[1], r[2], r[3], grad_out)
-        i += rows
-    tail_loss, tail_residual = fused_rows(loss, X[i:], y[i:], w, b, want_loss, z_out[i:], grad_out)
-    return loss_sum + tail_loss, residual_sum + tail_residual
-
-
 @kernel
 def sequential_rows(loss, X, y, w, b, want_loss, z_out, grad_out):
     """:func:`fused_rows` with each block's four dot products taken one row after the other.
@@ -404,15 +356,25 @@ def sequential_rows(loss, X, y, w, b, want_loss, z_out, grad_out):
     then in L1, go to the gradient in one sweep. The rows after the last whole block go
     through fused_rows.
     """
-    return _sequential_blocks(loss, X, y, w, b, want_loss, z_out, grad_out, 4)
-
-
-@kernel
-def sequential_eight_rows(loss, X, y, w, b, want_loss, z_out, grad_out):
-    """:func:`sequential_rows` eight rows per block, for rows longer than EIGHT_ROW_MIN_BYTES:
-    four such rows fill L1, so the gradient sweep reads them from L2 either way, and eight per
-    sweep load and store the gradient half as often."""
-    return _sequential_blocks(loss, X, y, w, b, want_loss, z_out, grad_out, 8)
+    n, d = X.shape
+    zero = X.dtype.type(0.0)
+    loss_sum = zero
+    residual_sum = zero
+    r = np.empty(4, dtype=X.dtype)
+    i = 0
+    while i + 4 <= n:
+        for k in range(4):
+            z = b
+            for j in range(d):
+                z += X[i + k, j] * w[j]
+            z_out[i + k] = z
+            loss_k, r[k] = _row_terms(loss, z, y[i + k], want_loss)
+            loss_sum += loss_k
+            residual_sum += r[k]
+        _add_four(X, i, r[0], r[1], r[2], r[3], grad_out)
+        i += 4
+    tail_loss, tail_residual = fused_rows(loss, X[i:], y[i:], w, b, want_loss, z_out[i:], grad_out)
+    return loss_sum + tail_loss, residual_sum + tail_residual
 
 
 @kernel
@@ -440,8 +402,6 @@ def row_pass(loss, X, y, w, b, lo, hi, want_loss, z_out, grad_out):
     lo and hi passed on, one thread's gd iteration took 1.05x to 1.25x longer).
     """
     if streams_rows(X):
-        if X.shape[1] * X.itemsize > EIGHT_ROW_MIN_BYTES:
-            return sequential_eight_rows(loss, X[lo:hi], y[lo:hi], w, b, want_loss, z_out[lo:hi], grad_out)
         return sequential_rows(loss, X[lo:hi], y[lo:hi], w, b, want_loss, z_out[lo:hi], grad_out)
     if pipelines_rows(X):
         return pipelined_rows(loss, X[lo:hi], y[lo:hi], w, b, want_loss, z_out[lo:hi], grad_out)
