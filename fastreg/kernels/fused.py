@@ -52,7 +52,11 @@ BLOCK_MAX_ROW_BYTES = 2048
 # time of one read of X (50000 x 200, 40000 x 250). A logistic gd iteration there, in turns
 # against fused_rows and logistic_blocks (one and two threads): 0.41x to 0.68x the time at
 # rows of 1.6 to 4 kB, 0.77x to 0.98x at 512 B and 800 B rows and at 20 to 32 MB; 1.1x to
-# 1.4x at 400 B rows and at 4 MB, and no faster at 10 MB: those are left out.
+# 1.4x at 400 B rows and at 4 MB, and no faster at 10 MB: those are left out. The logistic
+# loss's streamed rows go sixteen per block through logistic_blocks, still one row after the
+# other, so that the exps run vectorized over the block: against sequential_rows, 0.85x to
+# 0.95x the time per gd iteration on one thread and 0.90x to 1.01x on two on 100000 x 100,
+# 40000 x 250, 200000 x 64 and 20000 x 500 (bench/ab.py --gd, Zen 3).
 STREAM_MIN_BYTES = 16 * 1024 * 1024
 STREAM_MIN_ROW_BYTES = 512
 STREAM_MAX_ROW_BYTES = 4096
@@ -320,23 +324,31 @@ def pipelined_rows(loss, X, y, w, b, want_loss, z_out, grad_out):
 
 
 @kernel
-def logistic_blocks(X, y, w, b, want_loss, z_out, grad_out):
+def logistic_blocks(X, y, w, b, want_loss, sequential, z_out, grad_out):
     """:func:`fused_rows` for the logistic loss, in blocks of BLOCK_ROWS rows.
 
-    Per block: the predictors four rows per sweep over w, then the residuals (the exps, and
-    the logs when want_loss) in one loop over the block, which LLVM vectorizes, then the
-    gradient four rows per sweep while the block is still in L1. The rows after the last
-    whole block go through fused_rows.
+    Per block: the predictors, four rows per sweep over w or, with ``sequential``, one row
+    after the other (X then leaves memory as one stream, as in :func:`sequential_rows`); then
+    the residuals (the exps, and the logs when want_loss) in one loop over the block, which
+    LLVM vectorizes; then the gradient four rows per sweep while the block is still in L1 or
+    L2. The rows after the last whole block go through fused_rows.
     """
-    n = X.shape[0]
+    n, d = X.shape
     zero = X.dtype.type(0.0)
     loss_sum = zero
     residual_sum = zero
     r = np.empty(BLOCK_ROWS, dtype=X.dtype)
     i = 0
     while i + BLOCK_ROWS <= n:
-        for g in range(i, i + BLOCK_ROWS, 4):
-            _dot_four(X, w, b, g, z_out)
+        if sequential:
+            for k in range(i, i + BLOCK_ROWS):
+                z = b
+                for j in range(d):
+                    z += X[k, j] * w[j]
+                z_out[k] = z
+        else:
+            for g in range(i, i + BLOCK_ROWS, 4):
+                _dot_four(X, w, b, g, z_out)
         for k in range(BLOCK_ROWS):
             loss_k, r[k] = _row_terms(LOGISTIC, z_out[i + k], y[i + k], want_loss)
             loss_sum += loss_k
@@ -393,20 +405,23 @@ def pipelines_rows(X):
 
 @kernel
 def row_pass(loss, X, y, w, b, lo, hi, want_loss, z_out, grad_out):
-    """Rows lo:hi of the fused pass: :func:`sequential_rows` where :func:`streams_rows`,
-    :func:`pipelined_rows` where :func:`pipelines_rows`, :func:`logistic_blocks` for the
-    logistic loss on rows of at most BLOCK_MAX_ROW_BYTES, else :func:`fused_rows`.
+    """Rows lo:hi of the fused pass: where :func:`streams_rows`, :func:`logistic_blocks`
+    (sequential) for the logistic loss and :func:`sequential_rows` for the squared loss;
+    :func:`pipelined_rows` where :func:`pipelines_rows`; :func:`logistic_blocks` for the
+    logistic loss on rows of at most BLOCK_MAX_ROW_BYTES; else :func:`fused_rows`.
 
     Each gets the rows as slices starting at their row 0: LLVM then knows every row
     index to be non-negative and drops Numba's negative-index wraparound from the loops (with
     lo and hi passed on, one thread's gd iteration took 1.05x to 1.25x longer).
     """
     if streams_rows(X):
+        if loss == LOGISTIC:
+            return logistic_blocks(X[lo:hi], y[lo:hi], w, b, want_loss, True, z_out[lo:hi], grad_out)
         return sequential_rows(loss, X[lo:hi], y[lo:hi], w, b, want_loss, z_out[lo:hi], grad_out)
     if pipelines_rows(X):
         return pipelined_rows(loss, X[lo:hi], y[lo:hi], w, b, want_loss, z_out[lo:hi], grad_out)
     if loss == LOGISTIC and X.shape[1] * X.itemsize <= BLOCK_MAX_ROW_BYTES:
-        return logistic_blocks(X[lo:hi], y[lo:hi], w, b, want_loss, z_out[lo:hi], grad_out)
+        return logistic_blocks(X[lo:hi], y[lo:hi], w, b, want_loss, False, z_out[lo:hi], grad_out)
     return fused_rows(loss, X[lo:hi], y[lo:hi], w, b, want_loss, z_out[lo:hi], grad_out)
 
 
