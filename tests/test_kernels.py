@@ -185,14 +185,17 @@ def test_l2_bytes_reads_sysfs_and_falls_back(tmp_path, sizes, expected):
 
 
 @pytest.mark.parametrize("loss", LOSSES)
-# The shortest rows that go by tiles, and 20 rows whose last tile is a partial one.
-@pytest.mark.parametrize("shape", [(5, fused.TILED_MIN_ROW_BYTES // 8), (20, fused.TILED_MIN_ROW_BYTES // 8 + 7)])
+# The shortest rows that go by tiles, 20 rows whose last tile is a partial one, and rows that
+# go by tiles on two threads or more only.
+@pytest.mark.parametrize("shape", [(5, fused.TILED_MIN_ROW_BYTES // 8), (20, fused.TILED_MIN_ROW_BYTES // 8 + 7),
+                                   (20, fused.THREADED_TILED_MIN_ROW_BYTES // 8 + 7)])
 @pytest.mark.parametrize("blocks", [1, 2, 3])
 # From w = 0 the first predictor is the intercept, taken without a pass over X.
 @pytest.mark.parametrize("zero_start", [False, True])
 def test_tiled_gd_matches_reference(loss, shape, blocks, zero_start):
     n, d = shape
-    assert fused.tile_width(n, d, 8) > 0  # long enough rows for the column-tiled pass
+    # Long enough rows for the column-tiled pass (the last shape's on one thread go by rows).
+    assert (fused.tile_width(n, d, 8, blocks) > 0) == (blocks > 1 or d * 8 >= fused.TILED_MIN_ROW_BYTES)
     X, y = make_problem(loss, n, d)
     lr = 1.0 / (reference.squared_operator_norm(X, True) / n + 0.01)
     w0 = np.zeros(d) if zero_start else start(d)

@@ -108,6 +108,14 @@ def l2_bytes(cache_folder="/sys/devices/system/cpu/cpu0/cache") -> int:
 TILE_BYTES = l2_bytes() // 2
 MIN_TILE_COLUMNS = 512
 TILED_MIN_ROW_BYTES = 2 * 1024 * 1024
+# On two threads or more, rows from THREADED_TILED_MIN_ROW_BYTES go by tiles of at least
+# THREADED_MIN_TILE_COLUMNS columns: split by rows, each thread of the row-wise pass sweeps
+# a partial gradient as long as a row, and the threads' rows, w and those gradients crowd the
+# shared L3. A gd iteration by tiles on two threads, against by rows (bench/ab.py --gd, Zen 3,
+# 256 kB tiles): 0.66x to 0.96x the time on 50 x 100000, 64 x 100000, 100 x 100000,
+# 120 x 80000 and 100 x 200000; on one thread 0.92x to 1.18x, so one thread keeps the rows.
+THREADED_TILED_MIN_ROW_BYTES = 512 * 1024
+THREADED_MIN_TILE_COLUMNS = 256
 
 # Gradient descent on a Fortran-ordered X whose columns take at most COLUMN_MAX_BYTES goes
 # column by column (column_step): a column's gradient is complete once it has been read, and
@@ -728,9 +736,14 @@ def by_columns(X):
 
 
 @kernel
-def tile_width(n, d, itemsize):
-    """Columns per tile of :func:`tiled_pass` for an (n, d) X, or 0 when X goes row by row."""
+def tile_width(n, d, itemsize, threads):
+    """Columns per tile of :func:`tiled_pass` for an (n, d) X on ``threads`` threads, or 0
+    when X goes row by row."""
     width = TILE_BYTES // (itemsize * n)
+    if threads >= 2:
+        if d * itemsize < THREADED_TILED_MIN_ROW_BYTES or width < THREADED_MIN_TILE_COLUMNS:
+            return 0
+        return width
     if d * itemsize < TILED_MIN_ROW_BYTES or width < MIN_TILE_COLUMNS:
         return 0
     return width
@@ -919,7 +932,7 @@ def gd_solve(loss, X, y, w, b, lr, l1, l2, fit_intercept, prox, max_iter, tol, c
     n, d = X.shape
     zero = X.dtype.type(0.0)
     step_columns = by_columns(X)
-    width = COLUMN_TILE if step_columns else tile_width(n, d, X.itemsize)
+    width = COLUMN_TILE if step_columns else tile_width(n, d, X.itemsize, partial_out.shape[0])
     tiled = width > 0
     # The tiled step's predictor, residuals and per-thread partial predictors (empty otherwise).
     z = np.empty(n if tiled else 0, dtype=X.dtype)
