@@ -209,6 +209,17 @@ def _row_terms(loss, z, y, want_loss):
 
 
 @kernel(inline=True)
+def _four_row_terms(loss, z0, z1, z2, z3, y, i, want_loss):
+    """:func:`_row_terms` of rows i to i + 3 at predictors z0 to z3: (the sum of their losses,
+    the sum of their residuals, and the four residuals)."""
+    loss0, r0 = _row_terms(loss, z0, y[i], want_loss)
+    loss1, r1 = _row_terms(loss, z1, y[i + 1], want_loss)
+    loss2, r2 = _row_terms(loss, z2, y[i + 2], want_loss)
+    loss3, r3 = _row_terms(loss, z3, y[i + 3], want_loss)
+    return (loss0 + loss1) + (loss2 + loss3), (r0 + r1) + (r2 + r3), r0, r1, r2, r3
+
+
+@kernel(inline=True)
 def _dot_four(X, w, b, i, z_out):
     """z_out[i:i + 4] = X[i:i + 4] w + b, also returned: one sweep over w for four rows."""
     z0 = b
@@ -257,12 +268,9 @@ def fused_rows(loss, X, y, w, b, want_loss, z_out, grad_out):
     i = 0
     while i + 4 <= n:
         z0, z1, z2, z3 = _dot_four(X, w, b, i, z_out)
-        loss0, r0 = _row_terms(loss, z0, y[i], want_loss)
-        loss1, r1 = _row_terms(loss, z1, y[i + 1], want_loss)
-        loss2, r2 = _row_terms(loss, z2, y[i + 2], want_loss)
-        loss3, r3 = _row_terms(loss, z3, y[i + 3], want_loss)
-        loss_sum += (loss0 + loss1) + (loss2 + loss3)
-        residual_sum += (r0 + r1) + (r2 + r3)
+        losses, residuals, r0, r1, r2, r3 = _four_row_terms(loss, z0, z1, z2, z3, y, i, want_loss)
+        loss_sum += losses
+        residual_sum += residuals
         _add_four(X, i, r0, r1, r2, r3, grad_out)
         i += 4
     for i in range(i, n):
@@ -300,12 +308,9 @@ def pipelined_rows(loss, X, y, w, b, want_loss, z_out, grad_out):
     z0, z1, z2, z3 = _dot_four(X, w, b, 0, z_out)
     i = 0
     while True:
-        loss0, r0 = _row_terms(loss, z0, y[i], want_loss)
-        loss1, r1 = _row_terms(loss, z1, y[i + 1], want_loss)
-        loss2, r2 = _row_terms(loss, z2, y[i + 2], want_loss)
-        loss3, r3 = _row_terms(loss, z3, y[i + 3], want_loss)
-        loss_sum += (loss0 + loss1) + (loss2 + loss3)
-        residual_sum += (r0 + r1) + (r2 + r3)
+        losses, residuals, r0, r1, r2, r3 = _four_row_terms(loss, z0, z1, z2, z3, y, i, want_loss)
+        loss_sum += losses
+        residual_sum += residuals
         k = i + 4
         if k + 4 > n:
             break
