@@ -170,6 +170,7 @@ def test_whole_loop_solvers_match_reference(loss, shape, fit_intercept, layout):
 @pytest.mark.parametrize("sizes, expected", [
     ({"index0": ("1", "32K"), "index2": ("2", "512K"), "index3": ("3", "32768K")}, 512 * 1024),
     ({"index0": ("1", "48K"), "index2": ("2", "2M")}, 2 * 1024 * 1024),
+    ({"index0": ("1", "32K"), "index1": ("2", "1M"), "index2": ("3", "16M")}, 1024 * 1024),  # L2 not at index2
     ({"index0": ("1", "32K"), "index3": ("3", "32768K")}, fused.DEFAULT_L2_BYTES),  # no L2 listed
     ({"index2": ("2", "big")}, fused.DEFAULT_L2_BYTES),
     ({}, fused.DEFAULT_L2_BYTES),  # no cache folder at all
