@@ -223,6 +223,15 @@ def _four_row_terms(loss, z0, z1, z2, z3, y, i, want_loss):
 
 
 @kernel(inline=True)
+def _dot_row(X, w, b, i):
+    """X[i] w + b: one row's predictor."""
+    z = b
+    for j in range(X.shape[1]):
+        z += X[i, j] * w[j]
+    return z
+
+
+@kernel(inline=True)
 def _dot_four(X, w, b, i, z_out):
     """z_out[i:i + 4] = X[i:i + 4] w + b, also returned: one sweep over w for four rows."""
     z0 = b
@@ -277,9 +286,7 @@ def fused_rows(loss, X, y, w, b, want_loss, z_out, grad_out):
         _add_four(X, i, r0, r1, r2, r3, grad_out)
         i += 4
     for i in range(i, n):
-        z = b
-        for j in range(d):
-            z += X[i, j] * w[j]
+        z = _dot_row(X, w, b, i)
         z_out[i] = z
         loss_i, r = _row_terms(loss, z, y[i], want_loss)
         loss_sum += loss_i
@@ -349,7 +356,7 @@ def logistic_blocks(X, y, w, b, want_loss, sequential, z_out, grad_out):
     LLVM vectorizes; then the gradient four rows per sweep while the block is still in L1 or
     L2. The rows after the last whole block go through fused_rows.
     """
-    n, d = X.shape
+    n = X.shape[0]
     zero = X.dtype.type(0.0)
     loss_sum = zero
     residual_sum = zero
@@ -358,10 +365,7 @@ def logistic_blocks(X, y, w, b, want_loss, sequential, z_out, grad_out):
     while i + BLOCK_ROWS <= n:
         if sequential:
             for k in range(i, i + BLOCK_ROWS):
-                z = b
-                for j in range(d):
-                    z += X[k, j] * w[j]
-                z_out[k] = z
+                z_out[k] = _dot_row(X, w, b, k)
         else:
             for g in range(i, i + BLOCK_ROWS, 4):
                 _dot_four(X, w, b, g, z_out)
@@ -384,7 +388,7 @@ def sequential_rows(loss, X, y, w, b, want_loss, z_out, grad_out):
     then in L1, go to the gradient in one sweep. The rows after the last whole block go
     through fused_rows.
     """
-    n, d = X.shape
+    n = X.shape[0]
     zero = X.dtype.type(0.0)
     loss_sum = zero
     residual_sum = zero
@@ -392,9 +396,7 @@ def sequential_rows(loss, X, y, w, b, want_loss, z_out, grad_out):
     i = 0
     while i + 4 <= n:
         for k in range(4):
-            z = b
-            for j in range(d):
-                z += X[i + k, j] * w[j]
+            z = _dot_row(X, w, b, i + k)
             z_out[i + k] = z
             loss_k, r[k] = _row_terms(loss, z, y[i + k], want_loss)
             loss_sum += loss_k
@@ -748,11 +750,10 @@ def tile_width(n, d, itemsize, threads):
     """Columns per tile of :func:`tiled_pass` for an (n, d) X on ``threads`` threads, or 0
     when X goes row by row."""
     width = TILE_BYTES // (itemsize * n)
-    if threads >= 2:
-        if d * itemsize < THREADED_TILED_MIN_ROW_BYTES or width < THREADED_MIN_TILE_COLUMNS:
-            return 0
-        return width
-    if d * itemsize < TILED_MIN_ROW_BYTES or width < MIN_TILE_COLUMNS:
+    threaded = threads >= 2
+    min_row_bytes = THREADED_TILED_MIN_ROW_BYTES if threaded else TILED_MIN_ROW_BYTES
+    min_columns = THREADED_MIN_TILE_COLUMNS if threaded else MIN_TILE_COLUMNS
+    if d * itemsize < min_row_bytes or width < min_columns:
         return 0
     return width
 
