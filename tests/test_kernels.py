@@ -33,13 +33,18 @@ def assert_gradient_matches_reference(loss, X, y, w, b, blocks):
     ref_loss, ref_residual, ref_grad, ref_z = reference.gradient(loss, X, y, w, b)
     np.testing.assert_allclose(loss_mean, ref_loss, rtol=1e-12)
     np.testing.assert_allclose(residual_mean, ref_residual, rtol=1e-12, atol=1e-15)
-    np.testing.assert_allclose(grad, ref_grad, rtol=1e-12, atol=1e-15)
     # Each z_i = X[i] w + b is a sum of D + 1 terms, which both sides round differently: the
     # bound is the dot product's, 2 (D + 1) eps sum_j |X_ij w_j| (Higham, Accuracy and
     # Stability, 3.1). Relative to z_i, a z_i near 0 by cancellation can differ by much more
-    # than 1e-12.
-    bound = 2 * (X.shape[1] + 1) * np.finfo(X.dtype).eps * (np.abs(X) @ np.abs(w) + abs(b))
+    # than 1e-12. So can a gradient entry, a sum of N terms r_i X_ij: its bound is the same
+    # dot product's, plus what the residuals' own differences (at most z's: |f''| <= 1) carry.
+    n, d = X.shape
+    eps = np.finfo(X.dtype).eps
+    bound = 2 * (d + 1) * eps * (np.abs(X) @ np.abs(w) + abs(b))
     assert np.all(np.abs(z - ref_z) <= bound)
+    r = np.abs(reference.loss_residual(loss, ref_z, y)[1])
+    grad_bound = (2 * (n + 1) * eps * (np.abs(X).T @ r) + np.abs(X).T @ (bound + eps * r)) / n
+    assert np.all(np.abs(grad - ref_grad) <= grad_bound)
 
 
 @pytest.mark.parametrize("loss", LOSSES)
@@ -74,13 +79,28 @@ def test_gradient_of_pipelined_rows_matches_reference(loss, blocks, n, d):
 
 
 @pytest.mark.parametrize("loss", LOSSES)
-# Fewer rows than the pipeline's two blocks (4, 7), two blocks exactly (8), and 1 to 3 rows after the blocks.
-@pytest.mark.parametrize("n", [4, 7, 8, 9, 14, 31])
-def test_pipelined_rows_match_reference(loss, n):
+@pytest.mark.parametrize("blocks", [1, 2])
+def test_gradient_of_paired_rows_matches_reference(loss, blocks):
+    # Rows just long enough for two threads' four rows to pass PAIRED_REUSE_BYTES, on at
+    # least STREAM_MIN_BYTES with 3 rows after the pairs: two blocks take them two at a time,
+    # one block four at a time.
+    d = fused.PAIRED_REUSE_BYTES // (8 * 4 * 2) + 1
+    n = fused.STREAM_MIN_BYTES // (8 * d) + 4
+    X, y = make_problem(loss, n, d)
+    assert fused.pipelines_rows(X) and fused.pipelines_pairs(X, 2) and not fused.pipelines_pairs(X, 1)
+    assert_gradient_matches_reference(loss, X, y, start(d), -0.3, blocks)
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+@pytest.mark.parametrize("kernel", ["pipelined_rows", "pipelined_pairs"])
+# Fewer rows than the pipeline's two blocks (4, 7 rows; 2, 3 for pairs), two blocks exactly
+# (8; 4), and rows after the blocks (1 to 3; 1).
+@pytest.mark.parametrize("n", [2, 3, 4, 5, 7, 8, 9, 14, 31])
+def test_pipelined_rows_match_reference(loss, kernel, n):
     X, y = make_problem(loss, n, 37)
     w, b = start(37), 0.4
     z, grad = np.empty(n), np.zeros(37)
-    loss_sum, residual_sum = fused.pipelined_rows(LOSSES[loss], X, y, w, b, True, z, grad)
+    loss_sum, residual_sum = getattr(fused, kernel)(LOSSES[loss], X, y, w, b, True, z, grad)
     ref_loss, ref_residual, ref_grad, ref_z = reference.gradient(loss, X, y, w, b)
     np.testing.assert_allclose(loss_sum / n, ref_loss, rtol=1e-12)
     np.testing.assert_allclose(residual_sum / n, ref_residual, rtol=1e-12, atol=1e-15)
@@ -167,22 +187,43 @@ def test_whole_loop_solvers_match_reference(loss, shape, fit_intercept, layout):
     np.testing.assert_allclose(history, ref_history, rtol=1e-11)
 
 
-@pytest.mark.parametrize("sizes, expected", [
-    ({"index0": ("1", "32K"), "index2": ("2", "512K"), "index3": ("3", "32768K")}, 512 * 1024),
-    ({"index0": ("1", "48K"), "index2": ("2", "2M")}, 2 * 1024 * 1024),
-    ({"index0": ("1", "32K"), "index1": ("2", "1M"), "index2": ("3", "16M")}, 1024 * 1024),  # L2 not at index2
-    ({"index0": ("1", "32K"), "index3": ("3", "32768K")}, fused.DEFAULT_L2_BYTES),  # no L2 listed
-    ({"index2": ("2", "big")}, fused.DEFAULT_L2_BYTES),
-    ({}, fused.DEFAULT_L2_BYTES),  # no cache folder at all
+@pytest.mark.parametrize("level, sizes, expected", [
+    (2, {"index0": ("1", "32K"), "index2": ("2", "512K"), "index3": ("3", "32768K")}, 512 * 1024),
+    (3, {"index0": ("1", "32K"), "index2": ("2", "512K"), "index3": ("3", "32768K")}, 32 * 1024 * 1024),
+    (2, {"index0": ("1", "48K"), "index2": ("2", "2M")}, 2 * 1024 * 1024),
+    (2, {"index0": ("1", "32K"), "index1": ("2", "1M"), "index2": ("3", "16M")}, 1024 * 1024),  # not at index2
+    (3, {"index0": ("1", "32K"), "index1": ("2", "1M"), "index2": ("3", "16M")}, 16 * 1024 * 1024),
+    (2, {"index0": ("1", "32K"), "index3": ("3", "32768K")}, 12345),  # no L2 listed
+    (3, {"index0": ("1", "32K"), "index2": ("2", "2M")}, 12345),  # no L3 listed
+    (2, {"index2": ("2", "big")}, 12345),
+    (3, {}, 12345),  # no cache folder at all
 ])
-def test_l2_bytes_reads_sysfs_and_falls_back(tmp_path, sizes, expected):
+def test_cache_bytes_reads_sysfs_and_falls_back(tmp_path, level, sizes, expected):
     folder = tmp_path / "cache"
     if sizes:
-        for index, (level, size) in sizes.items():
+        for index, (listed, size) in sizes.items():
             (folder / index).mkdir(parents=True)
-            (folder / index / "level").write_text(level + "\n")
+            (folder / index / "level").write_text(listed + "\n")
             (folder / index / "size").write_text(size + "\n")
-    assert fused.l2_bytes(str(folder)) == expected
+    assert fused.cache_bytes(level, 12345, str(folder)) == expected
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_tile_width_takes_tiles_in_l2_then_in_l3_then_rows(threads):
+    threaded = threads > 1
+    min_row_bytes = fused.THREADED_TILED_MIN_ROW_BYTES if threaded else fused.TILED_MIN_ROW_BYTES
+    min_columns = fused.THREADED_MIN_TILE_COLUMNS if threaded else fused.MIN_TILE_COLUMNS
+    d = min_row_bytes // 8
+    # The most rows whose tile in L2 keeps min_columns, one row more, and one row more than
+    # a large tile of LARGE_TILE_MIN_COLUMNS holds.
+    few = fused.TILE_BYTES // (8 * min_columns)
+    many = fused.LARGE_TILE_BYTES // (8 * fused.LARGE_TILE_MIN_COLUMNS)
+    assert fused.tile_width(few, d, 8, threads) == fused.TILE_BYTES // (8 * few) >= min_columns
+    large = fused.tile_width(few + 1, d, 8, threads)
+    assert large == fused.LARGE_TILE_BYTES // (8 * (few + 1)) > fused.TILE_BYTES // (8 * (few + 1))
+    assert fused.tile_width(many, d, 8, threads) >= fused.LARGE_TILE_MIN_COLUMNS
+    assert fused.tile_width(many + 1, d, 8, threads) == 0
+    assert fused.tile_width(few, d - 1, 8, threads) == 0  # rows too short for tiles
 
 
 @pytest.mark.parametrize("loss", LOSSES)

@@ -9,7 +9,7 @@ history and the divergence check cost nothing extra.
 Gradient descent on a few very long rows (tile_width > 0) turns the pass around: it goes
 over column tiles, each holding every row, so each tile's gradient is complete when the tile
 has been read; the step on the tile's coefficients follows at once, and the tile, still in
-L2, gives its share of the next predictor X w. One step then reads X once, where the row-wise
+L2 (or L3), gives its share of the next predictor X w. One step then reads X once, where the row-wise
 pass would also read w and the gradient, as long as X's rows, once per block of rows. A
 Fortran-ordered X with short columns goes the same way one column at a time (column_step),
 each column reread from L1; its certificates read X twice (column_gradient).
@@ -34,6 +34,39 @@ SQUARED = 1
 MAX_ITER = 0
 CONVERGED = 1
 DIVERGED = 2
+
+# One core's L2 and the L3, which the passes' routes below are chosen by; where sysfs lists
+# none, those of the Zen 4 development machine. Numba compiles the values into the kernels,
+# and caches them per CPU model.
+DEFAULT_L2_BYTES = 1024 * 1024
+DEFAULT_L3_BYTES = 32 * 1024 * 1024
+
+
+def cache_bytes(level, default, cache_folder="/sys/devices/system/cpu/cpu0/cache") -> int:
+    """The size of the level-``level`` cache of cpu0 as Linux's sysfs gives it ("512K"), else
+    ``default``. For levels 2 and up, where a cache holds both data and instructions."""
+    units = {"K": 1024, "M": 1024 * 1024}
+    usual = f"index{level}"
+    try:
+        # index2 and index3 are the L2 and L3 on the usual layout (L1d, L1i, L2, L3): looked
+        # at first, since each sysfs read costs about 50 us, and this runs at import.
+        for index in sorted(os.listdir(cache_folder), key=lambda name: name != usual):
+            folder = os.path.join(cache_folder, index)
+            with open(os.path.join(folder, "level")) as listed:
+                if listed.read().strip() != str(level):
+                    continue
+            with open(os.path.join(folder, "size")) as size:
+                text = size.read().strip()
+            value = int(text[:-1]) * units[text[-1]] if text[-1:] in units else int(text)
+            if value > 0:
+                return value
+    except (OSError, ValueError):
+        pass
+    return default
+
+
+L2_BYTES = cache_bytes(2, DEFAULT_L2_BYTES)
+L3_BYTES = cache_bytes(3, DEFAULT_L3_BYTES)
 
 # The row-wise pass takes the logistic loss's rows in blocks of BLOCK_ROWS when a row takes
 # at most BLOCK_MAX_ROW_BYTES (the block then stays in L1 between its two sweeps), so that
@@ -70,6 +103,15 @@ STREAM_MAX_ROW_BYTES = 4096
 # iteration on 10000 x 1000, 13000 x 750 and 16000 x 625 took 0.81x to 0.96x the time on one
 # thread and 0.89x to 1.00x on two (bench/ab.py --gd, Zen 3); on 5 to 8 kB rows one fused
 # pass took 0.78x to 0.94x (a /tmp script), on 4 kB rows 0.99x. Not measured on Zen 4.
+# Its four current rows are reread from L3 (past about 100 kB they no longer fit L2) after
+# every thread has streamed four more rows through it; past PAIRED_REUSE_BYTES of those (a
+# sixth of L3) they go two at a time instead (pipelined_pairs), which halves that distance
+# and doubles the partial gradient's traffic. One fused pass against four at a time, timed in
+# turns with a read of X on the Zen 3 machine of stop 40 (32 MB of L3; a /tmp script):
+# 1000 x 100000 on two threads (6.4 MB apart) 0.90x to 0.96x, 500 x 200000 0.82x (12.8 MB)
+# and 700 x 300000 0.91x (19.2 MB), on one 700 x 300000 0.94x; 1000 x 100000 on one thread
+# (3.2 MB) 1.07x, 1500 x 66667 on two (4.3 MB) 1.06x, and 8 kB rows 1.2x to 1.3x.
+PAIRED_REUSE_BYTES = L3_BYTES // 6
 
 # Gradient descent on X with few, very long rows goes through column tiles (see tiled_pass):
 # a tile of TILE_BYTES or less stays in L2 between its two reads, and its row pieces of at
@@ -83,32 +125,8 @@ STREAM_MAX_ROW_BYTES = 4096
 # rest): 512 kB on the Zen 4 machine (1 MiB of L2; 256 kB tiles there were no better), and on
 # the Zen 3 machine (512 kB of L2) 256 kB tiles took 0.95x to 0.96x the time of 512 kB ones
 # on two threads and 0.98x to 1.01x on one (50 x 1000000, 20 x 1000000, 40 x 400000,
-# bench/ab.py --gd). Numba compiles the value into the kernels, and caches them per CPU model.
-DEFAULT_L2_BYTES = 1024 * 1024
-
-
-def l2_bytes(cache_folder="/sys/devices/system/cpu/cpu0/cache") -> int:
-    """The size of one core's L2 cache as Linux's sysfs gives it ("512K"), else DEFAULT_L2_BYTES."""
-    units = {"K": 1024, "M": 1024 * 1024}
-    try:
-        # index2 is the L2 on the usual layout (L1d, L1i, L2, L3): looked at first, since each
-        # sysfs read costs about 50 us, and this runs at import.
-        for index in sorted(os.listdir(cache_folder), key=lambda name: name != "index2"):
-            folder = os.path.join(cache_folder, index)
-            with open(os.path.join(folder, "level")) as level:
-                if level.read().strip() != "2":
-                    continue
-            with open(os.path.join(folder, "size")) as size:
-                text = size.read().strip()
-            value = int(text[:-1]) * units[text[-1]] if text[-1:] in units else int(text)
-            if value > 0:
-                return value
-    except (OSError, ValueError):
-        pass
-    return DEFAULT_L2_BYTES
-
-
-TILE_BYTES = l2_bytes() // 2
+# bench/ab.py --gd).
+TILE_BYTES = L2_BYTES // 2
 MIN_TILE_COLUMNS = 512
 TILED_MIN_ROW_BYTES = 2 * 1024 * 1024
 # On two threads or more, rows from THREADED_TILED_MIN_ROW_BYTES go by tiles of at least
@@ -119,11 +137,23 @@ TILED_MIN_ROW_BYTES = 2 * 1024 * 1024
 # 120 x 80000 and 100 x 200000; on one thread 0.92x to 1.18x, so one thread keeps the rows.
 THREADED_TILED_MIN_ROW_BYTES = 512 * 1024
 THREADED_MIN_TILE_COLUMNS = 256
+# Rows that long with too many of them for such a tile in L2 go by tiles of LARGE_TILE_BYTES
+# (reread from L3) as long as those keep LARGE_TILE_MIN_COLUMNS columns: row by row, each
+# row is reread from L3 for the gradient, along with a partial gradient as long as it. One
+# fused gd step against by rows, timed in turns with a read of X on the Zen 3 machine of
+# stop 40 (a /tmp script): 250 x 400000 1.23x of the read against 2.03x (two threads) and
+# 1.27x against 1.78x (one), 150 x 200000 1.27x against 1.91x (two), 100 x 400000 1.26x
+# against 1.76x (one), 500 x 200000 1.42x to 1.49x against 1.60x (one and two). Tiles of 1
+# to 4 MB did about as well there; 50 x 1000000 kept its L2 tiles (1.18x, against 1.24x and
+# 1.28x for tiles of 1.6 and 3.2 MB), and 1000 x 100000 its rows (1.37x, against 1.63x to
+# 1.88x for tiles of 2 to 8 MB, whose row pieces of 2 to 8 kB are many and short).
+LARGE_TILE_BYTES = L3_BYTES // 16
+LARGE_TILE_MIN_COLUMNS = 512
 
 # Gradient descent on a Fortran-ordered X whose columns take at most COLUMN_MAX_BYTES goes
 # column by column (column_step): a column's gradient is complete once it has been read, and
 # the column, still in L1, gives its share of the next predictor, so a step reads X once from
-# memory and once from L1 (the tiled pass of a C-ordered X rereads its tiles from L2). Columns
+# memory and once from L1 (the tiled pass of a C-ordered X rereads its tiles from L2 or L3). Columns
 # go four at a time, their gradients one column after the other so that X leaves memory as
 # one stream in address order, then one sweep over the predictor for the four. Threads split
 # the columns in runs of COLUMN_TILE. Four interleaved columns, with software prefetch 8 kB
@@ -347,6 +377,50 @@ def pipelined_rows(loss, X, y, w, b, want_loss, z_out, grad_out):
 
 
 @kernel
+def pipelined_pairs(loss, X, y, w, b, want_loss, z_out, grad_out):
+    """:func:`pipelined_rows` two rows at a time: the next two rows' dot products in the sweep
+    that adds the current two to the gradient, for rows that L3 would not keep while four
+    more went by (see PAIRED_REUSE_BYTES)."""
+    n = X.shape[0]
+    if n < 4:
+        return fused_rows(loss, X, y, w, b, want_loss, z_out, grad_out)
+    zero = X.dtype.type(0.0)
+    loss_sum = zero
+    residual_sum = zero
+    z0 = b
+    z1 = b
+    for j in range(X.shape[1]):
+        z0 += X[0, j] * w[j]
+        z1 += X[1, j] * w[j]
+    z_out[0] = z0
+    z_out[1] = z1
+    i = 0
+    while True:
+        loss0, r0 = _row_terms(loss, z0, y[i], want_loss)
+        loss1, r1 = _row_terms(loss, z1, y[i + 1], want_loss)
+        loss_sum += loss0 + loss1
+        residual_sum += r0 + r1
+        k = i + 2
+        if k + 2 > n:
+            break
+        z0 = b
+        z1 = b
+        for j in range(X.shape[1]):
+            wj = w[j]
+            z0 += X[k, j] * wj
+            z1 += X[k + 1, j] * wj
+            grad_out[j] += r0 * X[i, j] + r1 * X[i + 1, j]
+        z_out[k] = z0
+        z_out[k + 1] = z1
+        i = k
+    for j in range(X.shape[1]):
+        grad_out[j] += r0 * X[i, j] + r1 * X[i + 1, j]
+    i += 2
+    tail_loss, tail_residual = fused_rows(loss, X[i:], y[i:], w, b, want_loss, z_out[i:], grad_out)
+    return loss_sum + tail_loss, residual_sum + tail_residual
+
+
+@kernel
 def logistic_blocks(X, y, w, b, want_loss, sequential, z_out, grad_out):
     """:func:`fused_rows` for the logistic loss, in blocks of BLOCK_ROWS rows.
 
@@ -417,16 +491,24 @@ def streams_rows(X):
 
 @kernel
 def pipelines_rows(X):
-    """Whether the row-wise pass over X goes through :func:`pipelined_rows`."""
+    """Whether the row-wise pass over X goes through :func:`pipelined_rows` or :func:`pipelined_pairs`."""
     return X.size * X.itemsize >= STREAM_MIN_BYTES and X.shape[1] * X.itemsize > STREAM_MAX_ROW_BYTES
 
 
 @kernel
-def row_pass(loss, X, y, w, b, lo, hi, want_loss, z_out, grad_out):
-    """Rows lo:hi of the fused pass: where :func:`streams_rows`, :func:`logistic_blocks`
-    (sequential) for the logistic loss and :func:`sequential_rows` for the squared loss;
-    :func:`pipelined_rows` where :func:`pipelines_rows`; :func:`logistic_blocks` for the
-    logistic loss on rows of at most BLOCK_MAX_ROW_BYTES; else :func:`fused_rows`.
+def pipelines_pairs(X, threads):
+    """Whether the pipelined pass over X on ``threads`` threads takes its rows two at a time."""
+    return threads * 4 * X.shape[1] * X.itemsize > PAIRED_REUSE_BYTES
+
+
+@kernel
+def row_pass(loss, X, y, w, b, lo, hi, threads, want_loss, z_out, grad_out):
+    """Rows lo:hi of the fused pass, one of ``threads`` threads' shares: where
+    :func:`streams_rows`, :func:`logistic_blocks` (sequential) for the logistic loss and
+    :func:`sequential_rows` for the squared loss; where :func:`pipelines_rows`,
+    :func:`pipelined_pairs` if :func:`pipelines_pairs` and else :func:`pipelined_rows`;
+    :func:`logistic_blocks` for the logistic loss on rows of at most BLOCK_MAX_ROW_BYTES; else
+    :func:`fused_rows`.
 
     Each gets the rows as slices starting at their row 0: LLVM then knows every row
     index to be non-negative and drops Numba's negative-index wraparound from the loops (with
@@ -437,6 +519,8 @@ def row_pass(loss, X, y, w, b, lo, hi, want_loss, z_out, grad_out):
             return logistic_blocks(X[lo:hi], y[lo:hi], w, b, want_loss, True, z_out[lo:hi], grad_out)
         return sequential_rows(loss, X[lo:hi], y[lo:hi], w, b, want_loss, z_out[lo:hi], grad_out)
     if pipelines_rows(X):
+        if pipelines_pairs(X, threads):
+            return pipelined_pairs(loss, X[lo:hi], y[lo:hi], w, b, want_loss, z_out[lo:hi], grad_out)
         return pipelined_rows(loss, X[lo:hi], y[lo:hi], w, b, want_loss, z_out[lo:hi], grad_out)
     if loss == LOGISTIC and X.shape[1] * X.itemsize <= BLOCK_MAX_ROW_BYTES:
         return logistic_blocks(X[lo:hi], y[lo:hi], w, b, want_loss, False, z_out[lo:hi], grad_out)
@@ -448,7 +532,7 @@ def gradient_serial(loss, X, y, w, b, want_loss, z_out, grad_out):
     """One fused pass on one thread: returns (mean loss, mean residual); grad_out = X^T r / N."""
     n = X.shape[0]
     grad_out[:] = 0
-    loss_sum, residual_sum = row_pass(loss, X, y, w, b, 0, n, want_loss, z_out, grad_out)
+    loss_sum, residual_sum = row_pass(loss, X, y, w, b, 0, n, 1, want_loss, z_out, grad_out)
     inv_n = X.dtype.type(1.0) / X.dtype.type(n)
     for j in range(grad_out.shape[0]):
         grad_out[j] *= inv_n
@@ -473,7 +557,7 @@ def gradient_parallel(loss, X, y, w, b, want_loss, z_out, partial_out, grad_out)
         block = partial_out[k, :d]
         for j in range(d):
             block[j] = zero
-        block_loss, block_residual = row_pass(loss, X, y, w, b, lo, hi, want_loss, z_out, block)
+        block_loss, block_residual = row_pass(loss, X, y, w, b, lo, hi, n_blocks, want_loss, z_out, block)
         block_sums[k, 0] = block_loss
         block_sums[k, 1] = block_residual
     inv_n = X.dtype.type(1.0) / X.dtype.type(n)
@@ -749,13 +833,16 @@ def by_columns(X):
 def tile_width(n, d, itemsize, threads):
     """Columns per tile of :func:`tiled_pass` for an (n, d) X on ``threads`` threads, or 0
     when X goes row by row."""
-    width = TILE_BYTES // (itemsize * n)
     threaded = threads >= 2
     min_row_bytes = THREADED_TILED_MIN_ROW_BYTES if threaded else TILED_MIN_ROW_BYTES
     min_columns = THREADED_MIN_TILE_COLUMNS if threaded else MIN_TILE_COLUMNS
-    if d * itemsize < min_row_bytes or width < min_columns:
+    if d * itemsize < min_row_bytes:
         return 0
-    return width
+    width = TILE_BYTES // (itemsize * n)
+    if width >= min_columns:
+        return width
+    width = LARGE_TILE_BYTES // (itemsize * n)
+    return width if width >= LARGE_TILE_MIN_COLUMNS else 0
 
 
 @kernel
@@ -783,7 +870,8 @@ def tile_step(X, r, w, lr, l1, l2, prox, lo, hi, z_part, grad_out):
         for j in range(lo, hi):
             grad_out[j] += ri * X[i, j]
     value = penalty_step(w[lo:hi], grad_out[lo:hi], lr, l1, l2, prox)
-    # The tile was read a moment ago and is still in L2: the new predictor costs no memory traffic.
+    # The tile was read a moment ago and is still in L2 (L3 for a large tile): the new predictor
+    # costs no memory traffic.
     i = 0
     while i + 4 <= n:
         s0 = zero
