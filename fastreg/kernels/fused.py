@@ -108,9 +108,9 @@ STREAM_MAX_ROW_BYTES = 4096
 # sixth of L3) they go two at a time instead (pipelined_pairs), which halves that distance
 # and doubles the partial gradient's traffic. One fused pass against four at a time, timed in
 # turns with a read of X on the Zen 3 machine of stop 40 (32 MB of L3; a /tmp script):
-# 1000 x 100000 on two threads (6.4 MB apart) 0.90x to 0.96x, 500 x 200000 0.82x (12.8 MB)
+# 1000 x 100000 on two threads (6.4 MB apart) 0.90x to 1.00x, 500 x 200000 0.82x (12.8 MB)
 # and 700 x 300000 0.91x (19.2 MB), on one 700 x 300000 0.94x; 1000 x 100000 on one thread
-# (3.2 MB) 1.07x, 1500 x 66667 on two (4.3 MB) 1.06x, and 8 kB rows 1.2x to 1.3x.
+# (3.2 MB) 1.07x, 1500 x 66667 on two (4.3 MB) 1.06x, and 8 kB rows 1.1x to 1.3x.
 PAIRED_REUSE_BYTES = L3_BYTES // 6
 
 # Gradient descent on X with few, very long rows goes through column tiles (see tiled_pass):
