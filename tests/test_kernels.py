@@ -210,18 +210,16 @@ def test_cache_bytes_reads_sysfs_and_falls_back(tmp_path, level, sizes, expected
 
 @pytest.mark.parametrize("threads", [1, 2])
 def test_tile_width_takes_tiles_in_l2_then_in_l3_then_rows(threads):
-    threaded = threads > 1
-    min_row_bytes = fused.THREADED_TILED_MIN_ROW_BYTES if threaded else fused.TILED_MIN_ROW_BYTES
-    min_columns = fused.THREADED_MIN_TILE_COLUMNS if threaded else fused.MIN_TILE_COLUMNS
+    min_row_bytes = fused.THREADED_TILED_MIN_ROW_BYTES if threads > 1 else fused.TILED_MIN_ROW_BYTES
     d = min_row_bytes // 8
-    # The most rows whose tile in L2 keeps min_columns, one row more, and one row more than
-    # a large tile of LARGE_TILE_MIN_COLUMNS holds.
-    few = fused.TILE_BYTES // (8 * min_columns)
-    many = fused.LARGE_TILE_BYTES // (8 * fused.LARGE_TILE_MIN_COLUMNS)
-    assert fused.tile_width(few, d, 8, threads) == fused.TILE_BYTES // (8 * few) >= min_columns
+    # The most rows whose tile in L2 keeps MIN_TILE_COLUMNS, one row more, and the most rows
+    # whose tile in L3 keeps them.
+    few = fused.TILE_BYTES // (8 * fused.MIN_TILE_COLUMNS)
+    many = fused.LARGE_TILE_BYTES // (8 * fused.MIN_TILE_COLUMNS)
+    assert fused.tile_width(few, d, 8, threads) == fused.TILE_BYTES // (8 * few) >= fused.MIN_TILE_COLUMNS
     large = fused.tile_width(few + 1, d, 8, threads)
     assert large == fused.LARGE_TILE_BYTES // (8 * (few + 1)) > fused.TILE_BYTES // (8 * (few + 1))
-    assert fused.tile_width(many, d, 8, threads) >= fused.LARGE_TILE_MIN_COLUMNS
+    assert fused.tile_width(many, d, 8, threads) >= fused.MIN_TILE_COLUMNS
     assert fused.tile_width(many + 1, d, 8, threads) == 0
     assert fused.tile_width(few, d - 1, 8, threads) == 0  # rows too short for tiles
 

@@ -129,26 +129,27 @@ PAIRED_REUSE_BYTES = L3_BYTES // 6
 TILE_BYTES = L2_BYTES // 2
 MIN_TILE_COLUMNS = 512
 TILED_MIN_ROW_BYTES = 2 * 1024 * 1024
-# On two threads or more, rows from THREADED_TILED_MIN_ROW_BYTES go by tiles of at least
-# THREADED_MIN_TILE_COLUMNS columns: split by rows, each thread of the row-wise pass sweeps
-# a partial gradient as long as a row, and the threads' rows, w and those gradients crowd the
-# shared L3. A gd iteration by tiles on two threads, against by rows (bench/ab.py --gd, Zen 3,
-# 256 kB tiles): 0.66x to 0.96x the time on 50 x 100000, 64 x 100000, 100 x 100000,
-# 120 x 80000 and 100 x 200000; on one thread 0.92x to 1.18x, so one thread keeps the rows.
+# On two threads or more, rows from THREADED_TILED_MIN_ROW_BYTES go by tiles: split by rows,
+# each thread of the row-wise pass sweeps a partial gradient as long as a row, and the
+# threads' rows, w and those gradients crowd the shared L3. A gd iteration by tiles on two
+# threads, against by rows (bench/ab.py --gd, Zen 3, 256 kB tiles): 0.66x to 0.96x the time
+# on 50 x 100000, 64 x 100000, 100 x 100000, 120 x 80000 and 100 x 200000; on one thread
+# 0.92x to 1.18x, so one thread keeps the rows.
 THREADED_TILED_MIN_ROW_BYTES = 512 * 1024
-THREADED_MIN_TILE_COLUMNS = 256
-# Rows that long with too many of them for such a tile in L2 go by tiles of LARGE_TILE_BYTES
-# (reread from L3) as long as those keep LARGE_TILE_MIN_COLUMNS columns: row by row, each
-# row is reread from L3 for the gradient, along with a partial gradient as long as it. One
-# fused gd step against by rows, timed in turns with a read of X on the Zen 3 machine of
-# stop 40 (a /tmp script): 250 x 400000 1.23x of the read against 2.03x (two threads) and
-# 1.27x against 1.78x (one), 150 x 200000 1.27x against 1.91x (two), 100 x 400000 1.26x
-# against 1.76x (one), 500 x 200000 1.42x to 1.49x against 1.60x (one and two). Tiles of 1
-# to 4 MB did about as well there; 50 x 1000000 kept its L2 tiles (1.18x, against 1.24x and
-# 1.28x for tiles of 1.6 and 3.2 MB), and 1000 x 100000 its rows (1.37x, against 1.63x to
-# 1.88x for tiles of 2 to 8 MB, whose row pieces of 2 to 8 kB are many and short).
+# Rows that long with too many of them for a tile in L2 of MIN_TILE_COLUMNS columns go by
+# tiles of LARGE_TILE_BYTES (reread from L3) as long as those keep MIN_TILE_COLUMNS columns:
+# row by row, each row is reread from L3 for the gradient, along with a partial gradient as
+# long as it. One fused gd step against by rows, timed in turns with a read of X on the Zen 3
+# machine of stop 40 (a /tmp script): 250 x 400000 1.23x of the read against 2.03x (two
+# threads) and 1.27x against 1.78x (one), 150 x 200000 1.27x against 1.91x (two),
+# 100 x 400000 1.26x against 1.76x (one), 500 x 200000 1.42x to 1.49x against 1.60x (one and
+# two). On two threads they beat L2 tiles of 256 to 511 columns too (bench/ab.py --gd, two
+# runs): 100 x 100000 0.92x and 0.94x, 120 x 80000 0.92x and 0.97x, 80 x 150000 1.02x and
+# 0.90x, 100 x 200000 0.92x. Tiles of 1 to 4 MB did about as well; 50 x 1000000 kept its
+# L2 tiles (1.18x, against 1.24x and 1.28x for tiles of 1.6 and 3.2 MB), and 1000 x 100000
+# its rows (1.37x, against 1.63x to 1.88x for tiles of 2 to 8 MB, whose row pieces of 2 to
+# 8 kB are many and short).
 LARGE_TILE_BYTES = L3_BYTES // 16
-LARGE_TILE_MIN_COLUMNS = 512
 
 # Gradient descent on a Fortran-ordered X whose columns take at most COLUMN_MAX_BYTES goes
 # column by column (column_step): a column's gradient is complete once it has been read, and
@@ -833,16 +834,13 @@ def by_columns(X):
 def tile_width(n, d, itemsize, threads):
     """Columns per tile of :func:`tiled_pass` for an (n, d) X on ``threads`` threads, or 0
     when X goes row by row."""
-    threaded = threads >= 2
-    min_row_bytes = THREADED_TILED_MIN_ROW_BYTES if threaded else TILED_MIN_ROW_BYTES
-    min_columns = THREADED_MIN_TILE_COLUMNS if threaded else MIN_TILE_COLUMNS
+    min_row_bytes = THREADED_TILED_MIN_ROW_BYTES if threads >= 2 else TILED_MIN_ROW_BYTES
     if d * itemsize < min_row_bytes:
         return 0
     width = TILE_BYTES // (itemsize * n)
-    if width >= min_columns:
-        return width
-    width = LARGE_TILE_BYTES // (itemsize * n)
-    return width if width >= LARGE_TILE_MIN_COLUMNS else 0
+    if width < MIN_TILE_COLUMNS:
+        width = LARGE_TILE_BYTES // (itemsize * n)
+    return width if width >= MIN_TILE_COLUMNS else 0
 
 
 @kernel
