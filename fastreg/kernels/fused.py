@@ -9,8 +9,8 @@ history and the divergence check cost nothing extra.
 Gradient descent on a few very long rows (tile_width > 0) turns the pass around: it goes
 over column tiles, each holding every row, so each tile's gradient is complete when the tile
 has been read; the step on the tile's coefficients follows at once, and the tile, still in
-L2 (or L3), gives its share of the next predictor X w. One step then reads X once, where the row-wise
-pass would also read w and the gradient, as long as X's rows, once per block of rows. A
+L2 (or L3), gives its share of the next predictor X w. One step then reads X once, where the
+row-wise pass would also read w and the gradient, as long as X's rows, once per block of rows. A
 Fortran-ordered X with short columns goes the same way one column at a time (column_step),
 each column reread from L1; its certificates read X twice (column_gradient).
 
@@ -154,13 +154,13 @@ LARGE_TILE_BYTES = L3_BYTES // 16
 # Gradient descent on a Fortran-ordered X whose columns take at most COLUMN_MAX_BYTES goes
 # column by column (column_step): a column's gradient is complete once it has been read, and
 # the column, still in L1, gives its share of the next predictor, so a step reads X once from
-# memory and once from L1 (the tiled pass of a C-ordered X rereads its tiles from L2 or L3). Columns
-# go four at a time, their gradients one column after the other so that X leaves memory as
-# one stream in address order, then one sweep over the predictor for the four. Threads split
-# the columns in runs of COLUMN_TILE. Four interleaved columns, with software prefetch 8 kB
-# ahead for columns of up to 2 kB, took 1.1x to 1.8x the time per logistic gd iteration on
-# the Zen 4 development machine (100 x 100000, 50 x 1000000, 1000 x 100000, 200 x 20000 in
-# Fortran order; bench/ab.py --gd, one and two threads).
+# memory and once from L1 (the tiled pass of a C-ordered X rereads its tiles from L2 or L3).
+# Columns go four at a time, their gradients one column after the other so that X leaves
+# memory as one stream in address order, then one sweep over the predictor for the four.
+# Threads split the columns in runs of COLUMN_TILE. Four interleaved columns, with software
+# prefetch 8 kB ahead for columns of up to 2 kB, took 1.1x to 1.8x the time per logistic gd
+# iteration on the Zen 4 development machine (100 x 100000, 50 x 1000000, 1000 x 100000,
+# 200 x 20000 in Fortran order; bench/ab.py --gd, one and two threads).
 COLUMN_MAX_BYTES = 16 * 1024
 COLUMN_TILE = 1024
 
