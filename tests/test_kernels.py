@@ -208,20 +208,30 @@ def test_cache_bytes_reads_sysfs_and_falls_back(tmp_path, level, sizes, expected
     assert fused.cache_bytes(level, 12345, str(folder)) == expected
 
 
-@pytest.mark.parametrize("threads", [1, 2])
-def test_tile_width_takes_tiles_in_l2_then_in_l3_then_rows(threads):
-    min_row_bytes = fused.THREADED_TILED_MIN_ROW_BYTES if threads > 1 else fused.TILED_MIN_ROW_BYTES
+@pytest.mark.parametrize("threads", [1, 2, 16])
+def test_tile_width_prefers_l2_then_l3_then_narrow_l2_tiles(threads):
+    threaded = threads > 1
+    min_row_bytes = fused.THREADED_TILED_MIN_ROW_BYTES if threaded else fused.TILED_MIN_ROW_BYTES
     d = min_row_bytes // 8
-    # The most rows whose tile in L2 keeps MIN_TILE_COLUMNS, one row more, and the most rows
-    # whose tile in L3 keeps them.
-    few = fused.TILE_BYTES // (8 * fused.MIN_TILE_COLUMNS)
-    many = fused.LARGE_TILE_BYTES // (8 * fused.MIN_TILE_COLUMNS)
-    assert fused.tile_width(few, d, 8, threads) == fused.TILE_BYTES // (8 * few) >= fused.MIN_TILE_COLUMNS
-    large = fused.tile_width(few + 1, d, 8, threads)
-    assert large == fused.LARGE_TILE_BYTES // (8 * (few + 1)) > fused.TILE_BYTES // (8 * (few + 1))
-    assert fused.tile_width(many, d, 8, threads) >= fused.MIN_TILE_COLUMNS
-    assert fused.tile_width(many + 1, d, 8, threads) == 0
-    assert fused.tile_width(few, d - 1, 8, threads) == 0  # rows too short for tiles
+    large_bytes = fused.large_tile_bytes(threads)
+    # The threads' tiles in L3 fit it together, and take a sixteenth of it on one or two.
+    assert large_bytes * max(threads, 2) <= fused.L3_BYTES // 8
+    assert threaded and threads > 2 or large_bytes == fused.L3_BYTES // 16
+    floor = fused.THREADED_MIN_TILE_COLUMNS if threaded else fused.MIN_TILE_COLUMNS
+    widths = [fused.tile_width(n, d, 8, threads) for n in range(1, 5001)]
+    for n, width in enumerate(widths, start=1):
+        l2_width = fused.TILE_BYTES // (8 * n)
+        if l2_width >= fused.MIN_TILE_COLUMNS:  # a wide enough tile in L2 comes first
+            assert width == l2_width
+        elif width:  # else a tile in L3, or on threads a narrower one in L2
+            assert width >= floor and 8 * n * width <= max(large_bytes, fused.TILE_BYTES)
+            assert width >= fused.MIN_TILE_COLUMNS or width == l2_width
+    assert widths[-1] == 0  # 5000 rows: no tile keeps enough columns
+    if not threaded or threads == 2:
+        # One row more than an L2 tile of MIN_TILE_COLUMNS holds: a tile in L3.
+        few = fused.TILE_BYTES // (8 * fused.MIN_TILE_COLUMNS)
+        assert widths[few] == large_bytes // (8 * (few + 1)) > fused.TILE_BYTES // (8 * (few + 1))
+    assert fused.tile_width(1, d - 1, 8, threads) == 0  # rows too short for tiles
 
 
 @pytest.mark.parametrize("loss", LOSSES)

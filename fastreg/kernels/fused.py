@@ -136,8 +136,9 @@ TILED_MIN_ROW_BYTES = 2 * 1024 * 1024
 # on 50 x 100000, 64 x 100000, 100 x 100000, 120 x 80000 and 100 x 200000; on one thread
 # 0.92x to 1.18x, so one thread keeps the rows.
 THREADED_TILED_MIN_ROW_BYTES = 512 * 1024
+THREADED_MIN_TILE_COLUMNS = 256
 # Rows that long with too many of them for a tile in L2 of MIN_TILE_COLUMNS columns go by
-# tiles of LARGE_TILE_BYTES (reread from L3) as long as those keep MIN_TILE_COLUMNS columns:
+# tiles in L3 (large_tile_bytes) as long as those keep MIN_TILE_COLUMNS columns:
 # row by row, each row is reread from L3 for the gradient, along with a partial gradient as
 # long as it. One fused gd step against by rows, timed in turns with a read of X on the Zen 3
 # machine of stop 40 (a /tmp script): 250 x 400000 1.23x of the read against 2.03x (two
@@ -148,8 +149,18 @@ THREADED_TILED_MIN_ROW_BYTES = 512 * 1024
 # 0.90x, 100 x 200000 0.92x. Tiles of 1 to 4 MB did about as well; 50 x 1000000 kept its
 # L2 tiles (1.18x, against 1.24x and 1.28x for tiles of 1.6 and 3.2 MB), and 1000 x 100000
 # its rows (1.37x, against 1.63x to 1.88x for tiles of 2 to 8 MB, whose row pieces of 2 to
-# 8 kB are many and short).
-LARGE_TILE_BYTES = L3_BYTES // 16
+# 8 kB are many and short). A tile takes an eighth of one thread's share of L3, a sixteenth
+# of it on one or two threads (2 MB here): the threads' tiles stay within L3 on any thread
+# count, though only one and two threads were measured. Where many threads leave too small a
+# share for such a tile, an L2 tile of THREADED_MIN_TILE_COLUMNS or more still beats the rows
+# (above).
+LARGE_TILE_L3_SHARE = 8
+
+
+@kernel
+def large_tile_bytes(threads):
+    """The bytes of a tile in L3 for a pass on ``threads`` threads."""
+    return L3_BYTES // (LARGE_TILE_L3_SHARE * max(threads, 2))
 
 # Gradient descent on a Fortran-ordered X whose columns take at most COLUMN_MAX_BYTES goes
 # column by column (column_step): a column's gradient is complete once it has been read, and
@@ -834,13 +845,17 @@ def by_columns(X):
 def tile_width(n, d, itemsize, threads):
     """Columns per tile of :func:`tiled_pass` for an (n, d) X on ``threads`` threads, or 0
     when X goes row by row."""
-    min_row_bytes = THREADED_TILED_MIN_ROW_BYTES if threads >= 2 else TILED_MIN_ROW_BYTES
+    threaded = threads >= 2
+    min_row_bytes = THREADED_TILED_MIN_ROW_BYTES if threaded else TILED_MIN_ROW_BYTES
     if d * itemsize < min_row_bytes:
         return 0
     width = TILE_BYTES // (itemsize * n)
-    if width < MIN_TILE_COLUMNS:
-        width = LARGE_TILE_BYTES // (itemsize * n)
-    return width if width >= MIN_TILE_COLUMNS else 0
+    if width >= MIN_TILE_COLUMNS:
+        return width
+    large = large_tile_bytes(threads) // (itemsize * n)
+    if large >= MIN_TILE_COLUMNS:
+        return large
+    return width if threaded and width >= THREADED_MIN_TILE_COLUMNS else 0
 
 
 @kernel
