@@ -399,11 +399,8 @@ def pipelined_pairs(loss, X, y, w, b, want_loss, z_out, grad_out):
     zero = X.dtype.type(0.0)
     loss_sum = zero
     residual_sum = zero
-    z0 = b
-    z1 = b
-    for j in range(X.shape[1]):
-        z0 += X[0, j] * w[j]
-        z1 += X[1, j] * w[j]
+    z0 = _dot_row(X, w, b, 0)
+    z1 = _dot_row(X, w, b, 1)
     z_out[0] = z0
     z_out[1] = z1
     i = 0
