@@ -83,6 +83,77 @@ def test_model_epoch_matches_numpy_twin(n, d):
     np.testing.assert_allclose(s, r + h * (X @ (w_new - w0)), rtol=1e-11, atol=1e-14)
 
 
+
+def test_epochs_hint_their_reads_only_for_short_columns_beyond_l3():
+    columns_in_l3 = fused.L3_BYTES // 400
+    short = np.empty((50, 1), order="F")
+    assert coordinate.prefetch_distance(short, columns_in_l3 + 1) == coordinate.PREFETCH_AHEAD_BYTES // 400
+    assert coordinate.prefetch_distance(short, columns_in_l3) == 0
+    assert coordinate.prefetch_distance(np.empty((100, 1), np.float32, order="F"), columns_in_l3 + 1) > 0
+    longer = np.empty((coordinate.PREFETCH_MAX_COLUMN_BYTES // 8 + 1, 1), order="F")
+    assert coordinate.prefetch_distance(longer, 10**9) == 0
+
+
+def short_columns_beyond_l3(seed):
+    """A Fortran X of 50 rows whose columns take more than L3: the epochs over all of them hint
+    their reads, and over half of them do not."""
+    d = fused.L3_BYTES // 400 + 4
+    rng = np.random.default_rng(seed)
+    X = np.asfortranarray(rng.standard_normal((50, d)))
+    assert coordinate.prefetch_distance(X, d) > 0
+    assert coordinate.prefetch_distance(X, d // 2) == 0
+    return X, rng
+
+
+# The hints change no result: an epoch over every column equals the same epoch run in two
+# calls over half of the columns each, which take no hints (the route of the tests above).
+def test_squared_epoch_with_hints_equals_the_epoch_in_pieces():
+    X, rng = short_columns_beyond_l3(seed=6)
+    n, d = X.shape
+    y = X[:, :40] @ rng.standard_normal(40) + rng.standard_normal(n)
+    center = np.zeros(d)
+    curvature = np.einsum("ij,ij->j", X, X) / n
+    ws = np.arange(d, dtype=np.int64)
+    l1 = 0.05 * np.max(np.abs(X.T @ y)) / n
+    runs = []
+    for pieces in (1, 2):
+        w = np.zeros(d)
+        r = -y.copy()
+        for part in np.array_split(ws, pieces):
+            coordinate.squared_epoch(X, r, w, 0.0, part, part.size, l1, 0.0, False, center, curvature)
+        runs.append((w, r))
+    (w_one, r_one), (w_pieces, r_pieces) = runs
+    assert np.count_nonzero(w_one) > 100
+    np.testing.assert_allclose(w_one, w_pieces, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(r_one, r_pieces, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(r_one, X @ w_one - y, rtol=1e-10, atol=1e-12)
+
+
+def test_model_epoch_with_hints_equals_the_epoch_in_pieces():
+    X, rng = short_columns_beyond_l3(seed=7)
+    n, d = X.shape
+    y = (X[:, :40] @ rng.standard_normal(40) + rng.standard_normal(n) > 0).astype(float)
+    p = np.full(n, y.mean())
+    r, h = p - y, p * (1 - p)
+    hess = np.einsum("i,ij,ij->j", h, X, X) / n
+    ws = np.arange(d, dtype=np.int64)
+    l1 = 0.05 * np.max(np.abs(X.T @ r)) / n
+    runs = []
+    for pieces in (1, 2):
+        w_new = np.zeros(d)
+        s = r.copy()
+        for part in np.array_split(np.arange(d), pieces):
+            start, stop = part[0], part[-1] + 1
+            coordinate.model_epoch(X, s, np.sum(r), h, ws[start:stop], stop - start, l1, 0.0, hess[start:stop],
+                                   np.zeros(stop - start), w_new[start:stop])
+        runs.append((w_new, s))
+    (w_one, s_one), (w_pieces, s_pieces) = runs
+    assert np.count_nonzero(w_one) > 100
+    np.testing.assert_allclose(w_one, w_pieces, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(s_one, s_pieces, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(s_one, r + h * (X @ w_one), rtol=1e-10, atol=1e-12)
+
+
 # 2100 rows: two coordinates per pass of the model's epoch (paired_model_epoch), the last unpaired.
 @pytest.mark.parametrize("n, d", [(60, 10), (2100, 11)])
 def test_proximal_newton_step_matches_numpy_twin_near_the_optimum(n, d):
