@@ -15,6 +15,8 @@ import importlib
 import threading
 
 import numba
+from numba.core.caching import FunctionCache
+from numba.core.runtime import rtsys
 from numba.core.types import unliteral
 
 _FASTMATH = frozenset({"reassoc", "contract", "nsz"})
@@ -77,6 +79,7 @@ class Kernel:
             with _MAKING:
                 if self._dispatcher is None:
                     made = numba.njit(**self._options)(self._function)
+                    made._cache = _LoadWithoutRefresh(made.py_func)
                     self._dispatcher = _without_literal_specializations(made)
         return self._dispatcher
 
@@ -134,3 +137,22 @@ def _without_literal_specializations(dispatcher):
 
     dispatcher.get_call_template = get_call_template
     return dispatcher
+
+
+class _LoadWithoutRefresh(FunctionCache):
+    """Numba's on-disk cache of one kernel (what ``cache=True`` gives it), loading compiled code
+    without refreshing Numba's target context first.
+
+    ``FunctionCache.load_overload`` calls ``target_context.refresh()`` before every load. The
+    first refresh in a process imports and registers every typing and lowering module of Numba's
+    library, 0.1 s of a fresh process that fits the 50 x 50 problem from a warm cache (and more
+    objects for the interpreter to tear down at exit), while a load only links compiled code,
+    which calls no Numba code but its runtime (NRT). A compilation still refreshes the context:
+    Numba's compiler does it before it types anything, and its lowering whenever it meets a
+    function it has no implementation for yet.
+    """
+
+    def load_overload(self, sig, target_context):
+        rtsys.initialize(target_context)
+        with self._guard_against_spurious_io_errors():
+            return self._load_overload(sig, target_context)

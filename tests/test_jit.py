@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 
+import numpy as np
 import pytest
 
 MODULE = textwrap.dedent('''
@@ -158,3 +159,45 @@ def test_a_kernel_pickles_and_copies_as_itself():
     with pytest.raises(AttributeError):
         bare.dispatcher
     assert not hasattr(bare, "__setstate__")
+
+
+FITS = textwrap.dedent('''
+    import numpy as np, fastreg
+
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((60, 40))
+    labels = (X[:, 0] - X[:, 1] > 0).astype(float)
+    target = X[:, 2] + 0.1 * rng.standard_normal(60)
+    fits = [
+        fastreg.fit(X, labels, l1=0.02),
+        fastreg.fit(X.astype(np.float32), labels, l1=0.02),
+        fastreg.fit(np.asfortranarray(X), target, loss="squared", l1=0.01, l2=0.1),
+        fastreg.fit(X, labels, l1=0.02, solver="fista"),
+        fastreg.fit(X, target, loss="squared", l2=0.1, solver="gd", max_iter=50, tol=0),
+    ]
+    path = fastreg.regularization_path(X, labels, n_lambdas=8)
+    answers = [float(v) for fit in fits for v in (*fit.coef, fit.intercept, fit.objective)]
+    answers += [float(v) for v in path.coefs.ravel()]
+''')
+
+
+def test_kernels_load_from_the_cache_without_numbas_refresh_and_answer_as_compiled():
+    # _jit._LoadWithoutRefresh: a process that loads every kernel it calls from the cache
+    # never imports the typing and lowering modules that only Numba's refresh imports (its
+    # polynomial functions, say), and its answers are those of the kernels compiled here. Not
+    # to the bit: the object code that Numba caches is emitted apart from the code it runs
+    # after compiling, and the two round differently (a squared-loss cd fit differed in its
+    # last two bits between a process that compiled it and one that loaded it, before this
+    # loader too).
+    namespace = {}
+    exec(FITS, namespace)
+    code = FITS + "import sys\nprint(repr(answers))\nprint('numba.np.polynomial.polynomial_core' in sys.modules)\n"
+    runs = []
+    for _ in range(2):
+        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+        runs.append(result.stdout.splitlines())
+    answers, refreshed = runs[-1]
+    assert refreshed == "False"
+    assert len(eval(answers)) == len(namespace["answers"]) > 200
+    np.testing.assert_allclose(eval(answers), namespace["answers"], rtol=1e-13, atol=1e-15)
