@@ -84,14 +84,18 @@ def test_model_epoch_matches_numpy_twin(n, d):
 
 
 
-def test_epochs_hint_their_reads_only_for_short_columns_beyond_l3():
+def test_passes_hint_their_reads_only_for_short_columns_beyond_l3():
     columns_in_l3 = fused.L3_BYTES // 400
     short = np.empty((50, 1), order="F")
-    assert coordinate.prefetch_distance(short, columns_in_l3 + 1) == coordinate.PREFETCH_AHEAD_BYTES // 400
-    assert coordinate.prefetch_distance(short, columns_in_l3) == 0
-    assert coordinate.prefetch_distance(np.empty((100, 1), np.float32, order="F"), columns_in_l3 + 1) > 0
-    longer = np.empty((coordinate.PREFETCH_MAX_COLUMN_BYTES // 8 + 1, 1), order="F")
-    assert coordinate.prefetch_distance(longer, 10**9) == 0
+    hint = columns.prefetch_distance
+    assert hint(short, columns_in_l3 + 1, fused.L3_BYTES) == columns.PREFETCH_AHEAD_BYTES // 400
+    assert hint(short, columns_in_l3, fused.L3_BYTES) == 0
+    assert hint(np.empty((100, 1), np.float32, order="F"), columns_in_l3 + 1, fused.L3_BYTES) > 0
+    longer = np.empty((columns.PREFETCH_MAX_COLUMN_BYTES // 8 + 1, 1), order="F")
+    assert hint(longer, 10**9, fused.L3_BYTES) == 0
+    shorter = np.empty((columns.PREFETCH_MIN_COLUMN_BYTES // 8 - 1, 1), order="F")
+    assert hint(shorter, 10**9, fused.L3_BYTES) == 0
+    assert hint(np.empty((columns.PREFETCH_MIN_COLUMN_BYTES // 8, 1), order="F"), 10**9, fused.L3_BYTES) > 0
 
 
 def short_columns_beyond_l3(seed):
@@ -100,8 +104,8 @@ def short_columns_beyond_l3(seed):
     d = fused.L3_BYTES // 400 + 4
     rng = np.random.default_rng(seed)
     X = np.asfortranarray(rng.standard_normal((50, d)))
-    assert coordinate.prefetch_distance(X, d) > 0
-    assert coordinate.prefetch_distance(X, d // 2) == 0
+    assert columns.prefetch_distance(X, d, fused.L3_BYTES) > 0
+    assert columns.prefetch_distance(X, d // 2, fused.L3_BYTES) == 0
     return X, rng
 
 

@@ -8,7 +8,7 @@ from conftest import make_problem
 
 from fastreg import reference
 from fastreg._jit import kernel
-from fastreg.kernels import clock, fused, vecmath
+from fastreg.kernels import clock, columns, fused, vecmath
 
 SHAPES = [(1, 1), (1, 6), (6, 1), (7, 3), (23, 3), (20, 200), (200, 20), (9, 600)]
 # 7, 9 rows: a block of 4 and a rest; 23: a block of BLOCK_ROWS (logistic), one of 4 and a rest
@@ -314,6 +314,32 @@ def test_column_gd_matches_reference(loss, shape, blocks):
         np.testing.assert_allclose(history, ref_history, rtol=history_rtol)
         np.testing.assert_array_equal(runs[0], runs[1])  # same blocks, same result
 
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+def test_column_gd_with_hints_matches_reference(loss):
+    # Columns of 400 bytes that take more than L3 together: the column route hints its reads
+    # (columns.prefetch_distance), which must change no result. 9 columns past a multiple of
+    # 4: the hints stop short of the last steps, and a rest of one column follows them.
+    n, d = 50, fused.L3_BYTES // 400 + 9
+    X, y = make_problem(loss, n, d)
+    X = np.asfortranarray(X)
+    assert fused.by_columns(X) and columns.prefetch_distance(X, d, fused.L3_BYTES) > 0
+    lr = 1.0 / (reference.squared_operator_norm(X, True) / n + 0.01)
+    w0 = start(d)
+    ref_w, ref_b, ref_history = reference.gd_solve(loss, X, y, w0, 0.1, lr, 0.02, 0.01, True, True, 3)
+    for blocks in (1, 2):
+        w = w0.copy()
+        history = np.empty(3)
+        z, partial, grad = buffers(n, d, blocks)
+        _n_iter, b, status, _value = fused.gd_solve(
+            LOSSES[loss], X, y, w, 0.1, lr, 0.02, 0.01, True, True, 3, 0.0, fused.DUALITY_GAP, 10, z, partial, grad,
+            history,
+        )
+        assert status == fused.MAX_ITER
+        np.testing.assert_allclose(w, ref_w, rtol=1e-11, atol=1e-13)
+        np.testing.assert_allclose(b, ref_b, rtol=1e-11, atol=1e-13)
+        np.testing.assert_allclose(history, ref_history, rtol=1e-12)
 
 def test_columns_are_read_only_when_short_and_fortran_ordered():
     limit = fused.COLUMN_MAX_BYTES // 8

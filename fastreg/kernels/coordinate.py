@@ -30,7 +30,7 @@ from .._jit import kernel
 from . import fused
 from .columns import (CACHE_LINE_BYTES, NONZERO_BLOCK, block_has_nonzero, centered_column_dot, column_dot,
                       columns_parallel, columns_serial, gradient, nonzero_features, predictor, prefetch_column,
-                      support_predictor)
+                      prefetch_distance, support_predictor)
 
 # The first working set holds WORKING_SET_START features, or one in WORKING_SET_START_SHARE
 # of them if that is more (fewer if fewer violate the conditions). Each outer iteration costs
@@ -139,29 +139,6 @@ GRAM_ROWS = 256
 # 1.28x; 1500 x 50000 1.15x to 1.35x, 1000 x 100000 1.16x to 1.57x.
 PAIR_MIN_COLUMN_BYTES = 16 * 1024
 
-
-# CD's epochs read one column per coordinate, in the order of the working set, and each
-# coordinate waits for the last one's update. Where the columns are short and the epoch's
-# columns do not fit in L3 (each epoch reads them from memory), that chain leaves the hardware
-# prefetchers too little time to keep a stream of short reads ahead: the epochs hint the column
-# PREFETCH_AHEAD_BYTES ahead (:func:`prefetch_distance`). Per epoch, against the epochs without
-# hints (2-core AMD EPYC Zen 3, a /tmp script in turns with a read of X): 32 x 1500000,
-# 50 x 1000000 and 56 x 900000 took 0.79x to 0.86x the time (logistic model) and 0.80x to
-# 0.88x (squared), from 1.31x-1.46x of one read to 1.08x-1.26x. At 64 rows (512 bytes) the hints
-# took 1.10x to 1.23x the time, at 80 and 100 rows they changed nothing, and at 200 and 1000
-# rows (1.6 and 8 kB, where the hardware keeps up) they took 1.06x and 1.25x.
-PREFETCH_MAX_COLUMN_BYTES = 448
-PREFETCH_AHEAD_BYTES = 2048
-
-
-@kernel
-def prefetch_distance(X, count):
-    """How many positions ahead an epoch over count columns of X (N, D) Fortran hints its
-    reads; 0: none."""
-    column_bytes = X.shape[0] * X.itemsize
-    if column_bytes > PREFETCH_MAX_COLUMN_BYTES or count * column_bytes <= fused.L3_BYTES:
-        return 0
-    return max(1, PREFETCH_AHEAD_BYTES // column_bytes)
 
 @kernel
 def column_axpy(X, j, alpha, center, v):
@@ -857,7 +834,7 @@ def single_epoch(X, r, w, b, ws, count, l1, l2, center, curvature):
     """:func:`squared_epoch` one coordinate per pass over r, without the intercept's shift."""
     zero = X.dtype.type(0.0)
     inv_n = X.dtype.type(1.0) / X.dtype.type(X.shape[0])
-    ahead = prefetch_distance(X, count)
+    ahead = prefetch_distance(X, count, fused.L3_BYTES)
     line = CACHE_LINE_BYTES // X.itemsize
     pending = -1
     pending_change = zero
@@ -1197,7 +1174,7 @@ def model_epoch(X, s, s_sum, h, ws, count, l1, l2, hess_work, center_work, w_new
     zero = X.dtype.type(0.0)
     inv_n = X.dtype.type(1.0) / X.dtype.type(n)
     model_norm = zero
-    ahead = prefetch_distance(X, count)
+    ahead = prefetch_distance(X, count, fused.L3_BYTES)
     line = CACHE_LINE_BYTES // X.itemsize
     for k in range(count):
         j = ws[k]
