@@ -83,7 +83,6 @@ def test_model_epoch_matches_numpy_twin(n, d):
     np.testing.assert_allclose(s, r + h * (X @ (w_new - w0)), rtol=1e-11, atol=1e-14)
 
 
-
 def test_passes_hint_their_reads_only_for_short_columns_beyond_l3():
     columns_in_l3 = fused.L3_BYTES // 400
     short = np.empty((50, 1), order="F")

@@ -61,7 +61,8 @@ def listed_nonzero(w, listed, count, out):
     return found
 
 
-# Cache lines are 64 bytes on the x86-64 and ARM64 processors that fastreg runs on.
+# Cache lines take 64 bytes on x86-64 processors and most ARM64 ones (Apple's take 128: the
+# hints of prefetch_column then come twice per line, which costs a few instructions).
 CACHE_LINE_BYTES = 64
 
 # A pass that reads short columns one after the other from memory, with work on each column
