@@ -192,14 +192,65 @@ def test_kernels_load_from_the_cache_without_numbas_refresh_and_answer_as_compil
     # loader too).
     namespace = {}
     exec(FITS, namespace)
+    # _jit._DataWithoutImports: nor the modules of the Numba functions linked into the kernels.
     code = FITS + ("import json, sys\nprint(json.dumps(answers))\n"
-                   "print('numba.np.polynomial.polynomial_core' in sys.modules)\n")
+                   "print([m in sys.modules for m in ('numba.np.polynomial.polynomial_core', 'numba.np.arrayobj')])\n")
     # The first process loads what this one compiled, or compiles what it did not; the second loads.
     for _ in range(2):
         result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
         assert result.returncode == 0, result.stderr
-    answers, refreshed = result.stdout.splitlines()
-    assert refreshed == "False"
+    answers, imported = result.stdout.splitlines()
+    assert imported == "[False, False]"
     answers = json.loads(answers)
     assert len(answers) == len(namespace["answers"]) > 200
     np.testing.assert_allclose(answers, namespace["answers"], rtol=1e-13, atol=1e-15)
+
+
+ALLOCATING_MODULE = textwrap.dedent('''
+    import numpy as np
+
+    from fastreg._jit import kernel
+
+
+    @kernel
+    def filled_sum(n, value):
+        out = np.empty(n)
+        out[:] = value
+        return np.sum(out)
+''')
+
+
+def test_a_kernel_loaded_without_its_callees_modules_still_raises_their_errors(tmp_path):
+    # The environments of Numba's np.empty and np.sum come back from the cache without their
+    # module (numba.np.arrayobj); the code that raises np.empty's error for a negative size
+    # must still raise it, with its message, and a function compiled afterwards in the same
+    # process from the same Numba overloads must run and raise as well.
+    (tmp_path / "allocating_kernels.py").write_text(ALLOCATING_MODULE)
+    code = textwrap.dedent('''
+        import sys
+        import numba, numpy as np
+        import allocating_kernels as k
+        print(k.filled_sum(3, 1.5), 'numba.np.arrayobj' in sys.modules)
+        try:
+            k.filled_sum(-1, 1.5)
+        except ValueError as error:
+            print(error)
+
+        @numba.njit
+        def fresh(n):
+            return np.sum(np.zeros(n) + 2.0)
+
+        print(fresh(4))
+        try:
+            fresh(-2)
+        except ValueError as error:
+            print(error)
+    ''')
+    outputs = []
+    for _ in range(2):
+        result = run(tmp_path, code)
+        assert result.returncode == 0, result.stderr
+        outputs.append(result.stdout.splitlines())
+    compiled, loaded = outputs
+    assert compiled == ["4.5 True", "negative dimensions not allowed", "8.0", "negative dimensions not allowed"]
+    assert loaded == ["4.5 False", *compiled[1:]]
