@@ -183,8 +183,13 @@ class _DataWithoutImports(IndexDataCacheFile):
     """
 
     def _load_data(self, name):
-        with open(self._data_path(name), "rb") as f:
-            return _EnvironmentUnpickler(f).load()
+        try:
+            with open(self._data_path(name), "rb") as f:
+                return _EnvironmentUnpickler(f).load()
+        except Exception:
+            # A Numba whose environments pickle differently: its own loader reads the file (and
+            # raises whatever it raised before, if the file itself is at fault).
+            return super()._load_data(name)
 
 
 class _EnvironmentUnpickler(pickle.Unpickler):

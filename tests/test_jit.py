@@ -254,3 +254,28 @@ def test_a_kernel_loaded_without_its_callees_modules_still_raises_their_errors(t
     compiled, loaded = outputs
     assert compiled == ["4.5 True", "negative dimensions not allowed", "8.0", "negative dimensions not allowed"]
     assert loaded == ["4.5 False", *compiled[1:]]
+
+
+def test_a_kernel_loads_through_numbas_own_loader_when_its_environments_do_not_fit(tmp_path):
+    # Should a later Numba pickle its environments with other arguments, _rebuild_environment
+    # fails, and the data file goes through Numba's loader, which imports the modules again.
+    (tmp_path / "allocating_kernels.py").write_text(ALLOCATING_MODULE)
+    first = run(tmp_path, "import allocating_kernels as k; print(k.filled_sum(3, 1.5))")
+    assert first.returncode == 0, first.stderr
+    code = textwrap.dedent('''
+        import sys
+        from fastreg import _jit
+
+        def refuse(*args):
+            raise TypeError("an environment pickled with other arguments")
+
+        _jit._rebuild_environment = refuse
+        import allocating_kernels as k
+        stats = k.filled_sum.stats
+        print(k.filled_sum(3, 1.5), 'numba.np.arrayobj' in sys.modules,
+              sum(stats.cache_hits.values()), sum(stats.cache_misses.values()))
+    ''')
+    result = run(tmp_path, code)
+    assert result.returncode == 0, result.stderr
+    # Loaded from the cache (one hit, no miss), not compiled again.
+    assert result.stdout.split() == ["4.5", "True", "1", "0"]
